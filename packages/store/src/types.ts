@@ -1,0 +1,84 @@
+import type { FeedId, Identity, MessageId } from '@hearsay/keys'
+import type { Content, FeedState, HmacKey, Message, MessageError } from '@hearsay/message'
+
+export interface OpenStoreOptions {
+  /** Directory holding the LevelDB database; created when `create` is true. */
+  path: string
+  /** Create the database when it does not exist (default false: a missing store is an error). */
+  create?: boolean
+  /** HMAC key of a private network; null or omitted for the main network. */
+  hmacKey?: HmacKey
+}
+
+/** A message as stored: the `{key, value, timestamp}` plus its place in local receive order. */
+export interface StoredMessage extends Message {
+  /** Position in this store's receive order, 1-based and gap-free: "what's new since N". */
+  offset: number
+}
+
+export interface FeedStatus extends FeedState {
+  /** Set once the author was caught signing two different messages at one sequence. */
+  forked?: ForkRecord
+}
+
+export interface ForkRecord {
+  sequence: number
+  /** The message we hold at that sequence. */
+  kept: MessageId
+  /** The conflicting message, verified as signed by the author. */
+  conflicting: MessageId
+  detectedAt: number
+}
+
+export interface AppendResult {
+  /** Messages newly stored, in order. */
+  accepted: StoredMessage[]
+  /** Messages we already had (same id at the same sequence). */
+  duplicates: number
+  /** The first invalid message stops the batch: it and everything after it are not stored. */
+  rejected?: { index: number; error: MessageError | Error }
+  /** The batch revealed a fork of this feed (the feed no longer accepts messages). */
+  forked?: ForkRecord
+}
+
+export interface ReadFeedOptions {
+  /** Sequence bounds, exclusive. */
+  gt?: number
+  lt?: number
+  limit?: number
+  reverse?: boolean
+}
+
+export interface ReadLogOptions {
+  /** Offset bounds, exclusive. */
+  gt?: number
+  limit?: number
+  reverse?: boolean
+}
+
+export interface Store {
+  readonly path: string
+  /** Latest state of a feed, or null if we hold none of it. */
+  feedStatus(feed: FeedId): Promise<FeedStatus | null>
+  /**
+   * Appends messages of ONE feed, validated in order against its latest state, and writes all
+   * that pass (with their index entries) in one atomic batch.
+   */
+  append(feed: FeedId, values: readonly unknown[]): Promise<AppendResult>
+  /** Creates, signs and appends the next message of `identity`'s own feed. */
+  publish(identity: Identity, content: Content): Promise<StoredMessage>
+  get(id: MessageId): Promise<StoredMessage | null>
+  readFeed(feed: FeedId, options?: ReadFeedOptions): AsyncIterable<StoredMessage>
+  readLog(options?: ReadLogOptions): AsyncIterable<StoredMessage>
+  close(): Promise<void>
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError'
+  constructor(
+    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED',
+    message: string,
+  ) {
+    super(message)
+  }
+}
