@@ -100,6 +100,12 @@ test('one unit over the limit is refused with a clear error, at creation and at 
   assert.throws(() => verifyMessage(signed), { code: 'EMSG_TOO_LARGE' })
 })
 
+test('a megabytes-long box string from a hostile peer is refused as too large, not a stack overflow', () => {
+  const [message] = chain([{ type: 'post', text: 'x' }])
+  const hostile = { ...message!.value, content: 'QUFB'.repeat(2_500_000) + '.box' }
+  assert.throws(() => verifyMessage(hostile), { code: 'EMSG_TOO_LARGE' })
+})
+
 test('HMAC-signed messages (private networks) agree with ssb-validate', () => {
   const hmacKey = Buffer.alloc(32, 3).toString('base64')
   const ours = chain(awkwardContents.slice(0, 4), hmacKey)

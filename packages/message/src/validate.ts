@@ -26,13 +26,15 @@ function show(value: unknown): string {
 }
 
 export function isBoxedContent(content: unknown): content is string {
-  return typeof content === 'string' && BOXED_CONTENT.test(content)
+  return typeof content === 'string' && content.length <= MAX_MESSAGE_LENGTH && BOXED_CONTENT.test(content)
 }
 
 /** Checks content as ssb-validate does: a boxed string, or an object whose type is 3–52 units. */
 export function checkContent(content: unknown): void {
   if (content === null) fail('EMSG_CONTENT', 'content must not be null')
   if (typeof content === 'string') {
+    // Bounds the regex below, which overflows the stack on strings of a few megabytes.
+    if (content.length > MAX_MESSAGE_LENGTH) fail('EMSG_TOO_LARGE', `box content of ${content.length} units cannot fit in a message of at most ${MAX_MESSAGE_LENGTH}`)
     if (!content.includes('.box')) fail('EMSG_CONTENT', "string content must be box ciphertext ending in '.box'")
     if (!BOXED_CONTENT.test(content)) fail('EMSG_CONTENT', 'box ciphertext must be canonical base64')
     return
