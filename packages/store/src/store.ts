@@ -1,15 +1,18 @@
 import { promises as fs } from 'node:fs'
 import { Level } from 'level'
 import type { FeedId, Identity, MessageId } from '@hearsay/keys'
+import { createUnboxer, unboxWithKey, type Unboxer } from '@hearsay/box1'
 import {
   MessageError, createMessage, validateMessage, verifyMessage,
   type Content, type HmacKey, type MessageValue,
 } from '@hearsay/message'
 import { feedKey, feedSequenceKey, messageKey, offsetKey, readOffset } from './keys.ts'
+import type { IndexDefinition, IndexedMessage, IndexProgress, IndexWriter } from './indexes/definition.ts'
+import { defaultIndexes } from './indexes/all.ts'
 import {
   StoreError,
-  type AppendResult, type FeedStatus, type ForkRecord, type OpenStoreOptions, type ReadFeedOptions,
-  type ReadLogOptions, type Store, type StoredMessage,
+  type AppendResult, type FeedStatus, type ForkRecord, type IndexRange, type IndexReader, type OpenStoreOptions,
+  type ReadFeedOptions, type ReadLogOptions, type ReadOptions, type Store, type StoredMessage,
 } from './types.ts'
 
 type Db = Level<Buffer, Buffer>
@@ -17,7 +20,7 @@ function binarySublevel(db: Db, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
 }
 type Sub = ReturnType<typeof binarySublevel>
-type BatchOp = { type: 'put'; sublevel: Sub; key: Buffer; value: Buffer }
+type BatchOp = { type: 'put'; sublevel: Sub; key: Buffer; value: Buffer } | { type: 'del'; sublevel: Sub; key: Buffer }
 
 /** What a log entry holds: the message's id, value and receive time, as compact JSON. */
 interface LogEntry {
@@ -26,13 +29,27 @@ interface LogEntry {
   timestamp: number
 }
 
+/** Recorded per index; a mismatch with the running code means the index must be rebuilt. */
+interface IndexMeta {
+  version: number
+  /** Whose private messages were decrypted into it. */
+  identity: FeedId | null
+}
+
 const READ_CHUNK = 256
+const REBUILD_CHUNK = 2000
+const EMPTY = Buffer.alloc(0)
 
 /** Opens (and with `create`, creates) a store; a missing, locked or corrupt database is a StoreError. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const db = await openLevel(options.path, options.create ?? false)
-  const store = new LevelStore(options.path, db, options.hmacKey ?? null)
-  await store.load()
+  const store = new LevelStore(options, db)
+  try {
+    await store.load(options.onIndexProgress)
+  } catch (err) {
+    await db.close()
+    throw err
+  }
   return store
 }
 
@@ -64,29 +81,60 @@ async function openLevel(path: string, create: boolean): Promise<Db> {
 }
 
 class LevelStore implements Store {
+  readonly path: string
+  private readonly db: Db
+  private readonly hmacKey: HmacKey
+  private readonly identity: Identity | null
+  private readonly unboxer: Unboxer | null
+  private readonly indexes: readonly IndexDefinition[]
   private readonly log: Sub
   private readonly feeds: Sub
   private readonly byKey: Sub
   private readonly states: Sub
-  private lastOffset = 0
+  private readonly meta: Sub
+  /** offset → box1 key of messages we could decrypt, so reads need no key exchange. */
+  private readonly unboxKeys: Sub
+  private readonly indexSpaces = new Map<string, Sub>()
+  private readonly listeners = new Set<(message: IndexedMessage) => void>()
   private readonly statusCache = new Map<FeedId, FeedStatus | null>()
   /** Writes run one at a time so each sees the feed states the previous one left. */
   private writing: Promise<unknown> = Promise.resolve()
   private closed = false
+  lastOffset = 0
 
-  constructor(
-    readonly path: string,
-    private readonly db: Db,
-    private readonly hmacKey: HmacKey,
-  ) {
+  constructor(options: OpenStoreOptions, db: Db) {
+    this.path = options.path
+    this.db = db
+    this.hmacKey = options.hmacKey ?? null
+    this.identity = options.identity ?? null
+    this.unboxer = this.identity ? createUnboxer(this.identity) : null
+    this.indexes = options.indexes ?? defaultIndexes()
     this.log = binarySublevel(db, 'log')
     this.feeds = binarySublevel(db, 'feed')
     this.byKey = binarySublevel(db, 'key')
     this.states = binarySublevel(db, 'state')
+    this.meta = binarySublevel(db, 'meta')
+    this.unboxKeys = binarySublevel(db, 'unbox')
+    const names = new Set<string>()
+    for (const index of this.indexes) {
+      if (names.has(index.name)) throw new Error(`two indexes are named ${index.name}`)
+      names.add(index.name)
+      this.indexSpaces.set(index.name, binarySublevel(db, `i:${index.name}`))
+    }
   }
 
-  async load(): Promise<void> {
+  async load(onProgress?: (progress: IndexProgress) => void): Promise<void> {
     for await (const key of this.log.keys({ reverse: true, limit: 1 })) this.lastOffset = readOffset(key)
+    const decryptedFor = await this.readMeta('unbox')
+    const stale: Array<{ index: IndexDefinition; reason: IndexProgress['reason'] }> = []
+    for (const index of this.indexes) {
+      const meta = await this.readMeta(`index:${index.name}`)
+      if (meta === null) stale.push({ index, reason: 'new' })
+      else if (meta.version !== index.version || meta.identity !== (this.identity?.id ?? null)) stale.push({ index, reason: 'version' })
+    }
+    const unboxStale = decryptedFor === null || decryptedFor.identity !== (this.identity?.id ?? null)
+    if (unboxStale) await this.rebuild(null, 'version', onProgress)
+    for (const { index, reason } of stale) await this.rebuild(index, reason, onProgress)
   }
 
   async feedStatus(feed: FeedId): Promise<FeedStatus | null> {
@@ -116,13 +164,15 @@ class LevelStore implements Store {
     })
   }
 
-  async get(id: MessageId): Promise<StoredMessage | null> {
+  async get(id: MessageId, options: ReadOptions = {}): Promise<IndexedMessage | null> {
     this.assertOpen()
     const offset = await this.byKey.get(messageKey(id))
-    return offset === undefined ? null : this.readOffsets([readOffset(offset)]).then(([m]) => m ?? null)
+    if (offset === undefined) return null
+    const [message] = await this.getByOffsets([readOffset(offset)], options)
+    return message ?? null
   }
 
-  async *readFeed(feed: FeedId, options: ReadFeedOptions = {}): AsyncIterable<StoredMessage> {
+  async *readFeed(feed: FeedId, options: ReadFeedOptions & ReadOptions = {}): AsyncIterable<IndexedMessage> {
     this.assertOpen()
     const range = {
       gt: feedSequenceKey(feed, Math.max(options.gt ?? 0, 0)),
@@ -134,36 +184,60 @@ class LevelStore implements Store {
     for await (const value of this.feeds.values(range)) {
       offsets.push(readOffset(value))
       if (offsets.length === READ_CHUNK) {
-        yield* await this.readOffsets(offsets)
+        yield* await this.getByOffsets(offsets, options)
         offsets = []
       }
     }
-    if (offsets.length > 0) yield* await this.readOffsets(offsets)
+    if (offsets.length > 0) yield* await this.getByOffsets(offsets, options)
   }
 
-  async *readLog(options: ReadLogOptions = {}): AsyncIterable<StoredMessage> {
+  async *readLog(options: ReadLogOptions & ReadOptions = {}): AsyncIterable<IndexedMessage> {
     this.assertOpen()
     const range = {
       gt: offsetKey(options.gt ?? 0),
       reverse: options.reverse ?? false,
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
     }
-    for await (const [key, value] of this.log.iterator(range)) yield decodeEntry(readOffset(key), value)
+    for await (const [key, value] of this.log.iterator(range)) {
+      const message = decodeEntry(readOffset(key), value)
+      yield options.decrypt ? await this.withStoredDecryption(message) : message
+    }
+  }
+
+  async getByOffsets(offsets: readonly number[], options: ReadOptions = {}): Promise<IndexedMessage[]> {
+    this.assertOpen()
+    const keys = offsets.map(offsetKey)
+    const values = await this.log.getMany(keys)
+    const unboxKeys = options.decrypt ? await this.unboxKeys.getMany(keys) : []
+    return values.map((value, i) => {
+      if (value === undefined) throw new StoreError('ESTORE_CORRUPT', `the log has no entry ${offsets[i]} though an index points to it`)
+      const message = decodeEntry(offsets[i]!, value)
+      const key = unboxKeys[i]
+      return key ? decryptWithKey(message, key) : message
+    })
+  }
+
+  indexReader(name: string): IndexReader {
+    const space = this.indexSpaces.get(name)
+    if (!space) throw new Error(`no index named ${name}`)
+    return {
+      get: (key) => space.get(Buffer.from(key)),
+      entries: (range) => space.iterator(toBufferRange(range)),
+      keys: (range) => space.keys(toBufferRange(range)),
+    }
+  }
+
+  subscribe(listener: (message: IndexedMessage) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.listeners.clear()
     await this.writing.catch(() => undefined)
     await this.db.close()
-  }
-
-  private async readOffsets(offsets: number[]): Promise<StoredMessage[]> {
-    const values = await this.log.getMany(offsets.map(offsetKey))
-    return values.map((value, i) => {
-      if (value === undefined) throw new StoreError('ESTORE_CORRUPT', `the log has no entry ${offsets[i]} though an index points to it`)
-      return decodeEntry(offsets[i]!, value)
-    })
   }
 
   private serialise<T>(work: () => Promise<T>): Promise<T> {
@@ -185,6 +259,7 @@ class LevelStore implements Store {
       return result
     }
     const ops: BatchOp[] = []
+    const indexed: IndexedMessage[] = []
     let offset = this.lastOffset
     const receivedAt = Date.now()
     for (let index = 0; index < values.length; index++) {
@@ -201,11 +276,8 @@ class LevelStore implements Store {
           result.duplicates++
           continue
         }
-        if (outcome instanceof Error) {
-          result.rejected = { index, error: outcome }
-          break
-        }
-        result.forked = outcome
+        if (outcome instanceof Error) result.rejected = { index, error: outcome }
+        else result.forked = outcome
         break
       }
       let valid
@@ -230,6 +302,9 @@ class LevelStore implements Store {
         { type: 'put', sublevel: this.feeds, key: feedSequenceKey(feed, valid.value.sequence), value: offsetBytes },
         { type: 'put', sublevel: this.byKey, key: messageKey(valid.key), value: offsetBytes },
       )
+      const message = this.decryptForIndexing(stored, ops)
+      for (const definition of this.indexes) definition.index(message, this.writerFor(definition, ops))
+      indexed.push(message)
       result.accepted.push(stored)
       status = { id: valid.key, sequence: valid.value.sequence, timestamp: valid.value.timestamp }
     }
@@ -239,7 +314,71 @@ class LevelStore implements Store {
     await this.db.batch(ops)
     this.lastOffset = offset
     this.statusCache.set(feed, status)
+    for (const message of indexed) for (const listener of this.listeners) listener(message)
     return result
+  }
+
+  /** Decrypts box1 content addressed to us, recording its key for later reads. */
+  private decryptForIndexing(message: StoredMessage, ops: BatchOp[]): IndexedMessage {
+    const { content } = message.value
+    if (typeof content !== 'string' || !this.unboxer) return message
+    const key = this.unboxer.unboxKey(content)
+    if (!key) return message
+    const decrypted = decryptWithKey(message, key)
+    if (decrypted.private) ops.push({ type: 'put', sublevel: this.unboxKeys, key: offsetKey(message.offset), value: Buffer.from(key) })
+    return decrypted
+  }
+
+  private async withStoredDecryption(message: StoredMessage): Promise<IndexedMessage> {
+    if (typeof message.value.content !== 'string') return message
+    const key = await this.unboxKeys.get(offsetKey(message.offset))
+    return key ? decryptWithKey(message, key) : message
+  }
+
+  private writerFor(definition: IndexDefinition, ops: BatchOp[]): IndexWriter {
+    const sublevel = this.indexSpaces.get(definition.name)!
+    return {
+      put: (key, value) => ops.push({ type: 'put', sublevel, key: toBuffer(key), value: value.length === 0 ? EMPTY : toBuffer(value) }),
+      del: (key) => ops.push({ type: 'del', sublevel, key: toBuffer(key) }),
+    }
+  }
+
+  /**
+   * Drops one index (or, with null, the decryption keys) and rebuilds it from the log. Its meta
+   * is written last, so a crash mid-way leaves it marked stale and it is rebuilt again.
+   */
+  private async rebuild(index: IndexDefinition | null, reason: IndexProgress['reason'], onProgress?: (progress: IndexProgress) => void): Promise<void> {
+    const name = index?.name ?? 'unbox'
+    const space = index ? this.indexSpaces.get(index.name)! : this.unboxKeys
+    await space.clear()
+    const total = this.lastOffset
+    let done = 0
+    let ops: BatchOp[] = []
+    const flush = async () => {
+      if (ops.length > 0) await this.db.batch(ops)
+      ops = []
+      onProgress?.({ index: name, done, total, reason })
+    }
+    if (total > 0) {
+      for await (const [key, value] of this.log.iterator({})) {
+        const stored = decodeEntry(readOffset(key), value)
+        if (index) {
+          index.index(await this.withStoredDecryption(stored), this.writerFor(index, ops))
+        } else {
+          this.decryptForIndexing(stored, ops)
+        }
+        done++
+        if (done % REBUILD_CHUNK === 0) await flush()
+      }
+    }
+    const meta: IndexMeta = { version: index?.version ?? 1, identity: this.identity?.id ?? null }
+    ops.push({ type: 'put', sublevel: this.meta, key: Buffer.from(index ? `index:${index.name}` : 'unbox'), value: Buffer.from(JSON.stringify(meta)) })
+    await flush()
+  }
+
+  private async readMeta(name: string): Promise<IndexMeta | null> {
+    const raw = await this.meta.get(Buffer.from(name))
+    return raw === undefined ? null : (JSON.parse(raw.toString('utf8')) as IndexMeta)
   }
 
   /** A message at a sequence we already hold: the same one again, a fork, or simply invalid. */
@@ -260,9 +399,31 @@ class LevelStore implements Store {
   private async keyAt(feed: FeedId, sequence: number): Promise<MessageId | null> {
     const offset = await this.feeds.get(feedSequenceKey(feed, sequence))
     if (offset === undefined) return null
-    const [message] = await this.readOffsets([readOffset(offset)])
+    const [message] = await this.getByOffsets([readOffset(offset)])
     return message?.key ?? null
   }
+}
+
+/** Private content decrypted with a stored box1 key; only JSON objects with a type count. */
+function decryptWithKey(message: StoredMessage, key: Uint8Array): IndexedMessage {
+  const content = unboxWithKey(message.value.content as string, Buffer.from(key))
+  if (content === null || typeof content !== 'object' || Array.isArray(content) || typeof (content as { type?: unknown }).type !== 'string') return message
+  return { ...message, value: { ...message.value, content: content as Content }, private: true }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function toBufferRange(range: IndexRange) {
+  const out: { gt?: Buffer; gte?: Buffer; lt?: Buffer; lte?: Buffer; reverse?: boolean; limit?: number } = {}
+  if (range.gt) out.gt = toBuffer(range.gt)
+  if (range.gte) out.gte = toBuffer(range.gte)
+  if (range.lt) out.lt = toBuffer(range.lt)
+  if (range.lte) out.lte = toBuffer(range.lte)
+  if (range.reverse !== undefined) out.reverse = range.reverse
+  if (range.limit !== undefined) out.limit = range.limit
+  return out
 }
 
 function encodeEntry(message: StoredMessage): Buffer {

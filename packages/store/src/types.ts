@@ -1,5 +1,6 @@
 import type { FeedId, Identity, MessageId } from '@hearsay/keys'
 import type { Content, FeedState, HmacKey, Message, MessageError } from '@hearsay/message'
+import type { IndexDefinition, IndexedMessage, IndexProgress } from './indexes/definition.ts'
 
 export interface OpenStoreOptions {
   /** Directory holding the LevelDB database; created when `create` is true. */
@@ -8,6 +9,12 @@ export interface OpenStoreOptions {
   create?: boolean
   /** HMAC key of a private network; null or omitted for the main network. */
   hmacKey?: HmacKey
+  /** Whose private messages to decrypt and index; without it box1 content stays opaque. */
+  identity?: Identity
+  /** The indexes to maintain (default: all of Hearsay's). */
+  indexes?: readonly IndexDefinition[]
+  /** Reports rebuild progress of indexes that are new or whose version changed. */
+  onIndexProgress?: (progress: IndexProgress) => void
 }
 
 /** A message as stored: the `{key, value, timestamp}` plus its place in local receive order. */
@@ -49,6 +56,11 @@ export interface ReadFeedOptions {
   reverse?: boolean
 }
 
+export interface ReadOptions {
+  /** Return box1 content decrypted (with `private: true`) when it was addressed to us. */
+  decrypt?: boolean
+}
+
 export interface ReadLogOptions {
   /** Offset bounds, exclusive. */
   gt?: number
@@ -67,10 +79,33 @@ export interface Store {
   append(feed: FeedId, values: readonly unknown[]): Promise<AppendResult>
   /** Creates, signs and appends the next message of `identity`'s own feed. */
   publish(identity: Identity, content: Content): Promise<StoredMessage>
-  get(id: MessageId): Promise<StoredMessage | null>
-  readFeed(feed: FeedId, options?: ReadFeedOptions): AsyncIterable<StoredMessage>
-  readLog(options?: ReadLogOptions): AsyncIterable<StoredMessage>
+  get(id: MessageId, options?: ReadOptions): Promise<IndexedMessage | null>
+  readFeed(feed: FeedId, options?: ReadFeedOptions & ReadOptions): AsyncIterable<IndexedMessage>
+  readLog(options?: ReadLogOptions & ReadOptions): AsyncIterable<IndexedMessage>
+  /** Messages at these log offsets, in the same order (what index entries point to). */
+  getByOffsets(offsets: readonly number[], options?: ReadOptions): Promise<IndexedMessage[]>
+  /** Read access to one index's key space, for queries. */
+  indexReader(name: string): IndexReader
+  /** Called with every message stored from now on, after it and its index entries are written. */
+  subscribe(listener: (message: IndexedMessage) => void): () => void
+  /** The last log offset written: every message stored so far has an offset at most this. */
+  readonly lastOffset: number
   close(): Promise<void>
+}
+
+export interface IndexRange {
+  gt?: Uint8Array
+  gte?: Uint8Array
+  lt?: Uint8Array
+  lte?: Uint8Array
+  reverse?: boolean
+  limit?: number
+}
+
+export interface IndexReader {
+  get(key: Uint8Array): Promise<Buffer | undefined>
+  entries(range: IndexRange): AsyncIterable<[Buffer, Buffer]>
+  keys(range: IndexRange): AsyncIterable<Buffer>
 }
 
 export class StoreError extends Error {
