@@ -1,5 +1,5 @@
-import sodium from 'sodium-native'
-import { toMessageId, type MessageId } from '@hearsay/keys'
+import crypto from 'node:crypto'
+import type { MessageId } from '@hearsay/keys'
 
 /** The network's limit, counted in UTF-16 code units of the encoded value (a legacy of ssb-validate). */
 export const MAX_MESSAGE_LENGTH = 8192
@@ -24,9 +24,21 @@ export function encodeValue(value: object): string {
  */
 export function messageIdOfEncoded(encoded: string): MessageId {
   const bytes = encoded.length <= scratchLatin1.length ? scratchLatin1.subarray(0, scratchLatin1.write(encoded, 0, 'latin1')) : Buffer.from(encoded, 'latin1')
-  sodium.crypto_hash_sha256(hashOut, bytes)
-  return toMessageId(hashOut)
+  return messageIdOfLatin1(bytes)
 }
+
+/** The id of a message whose encoding is already in hand as latin1 bytes. */
+export function messageIdOfLatin1(bytes: Uint8Array): MessageId {
+  return `%${sha256Base64(bytes)}.sha256`
+}
+
+// Node's OpenSSL uses the CPU's SHA extensions where it has them; libsodium's portable SHA-256
+// does not, and on the bench machine took 3.5 µs of a 50 µs validation against 1 µs here.
+// crypto.hash (one call, base64 out) is Node ≥ 20.12; createHash is the same digest, a little slower.
+const sha256Base64: (bytes: Uint8Array) => string =
+  typeof crypto.hash === 'function'
+    ? (bytes) => crypto.hash('sha256', bytes, 'base64')
+    : (bytes) => crypto.createHash('sha256').update(bytes).digest('base64')
 
 export function messageIdOf(value: object): MessageId {
   return messageIdOfEncoded(encodeValue(value))
@@ -36,4 +48,3 @@ export function messageIdOf(value: object): MessageId {
 // 3 bytes per UTF-16 unit). Every use is synchronous, so sharing them is safe.
 export const scratchUtf8 = Buffer.allocUnsafe(MAX_MESSAGE_LENGTH * 3)
 const scratchLatin1 = Buffer.allocUnsafe(MAX_MESSAGE_LENGTH)
-const hashOut = Buffer.allocUnsafe(32)
