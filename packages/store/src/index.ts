@@ -8,3 +8,22 @@ export type { IndexDefinition, IndexedMessage, IndexWriter, IndexProgress } from
 export { defaultIndexes } from './indexes/all.ts'
 export { messagesByType } from './queries/by-type.ts'
 export type { Page, PageOptions } from './queries/page.ts'
+export { inbox, conversation, type Conversation } from './queries/inbox.ts'
+export { search, type SearchOptions } from './queries/search.ts'
+export { tokenize, parseQuery, normaliseText, type ParsedQuery } from './indexes/tokenize.ts'
+export { homeFeed, profilePosts } from './queries/feeds.ts'
+export { thread, type Thread } from './queries/thread.ts'
+export { profile, type Profile } from './queries/profile.ts'
+export {
+  followers, following, blocked, blockers, contactsOf, isFollowing, isBlocking, hops, type Contacts,
+} from './queries/contacts.ts'
+export { notifications, type Notification, type NotificationKind } from './queries/notifications.ts'
+export { hashtagFeed } from './queries/hashtags.ts'
+export { votesFor, type Votes } from './queries/votes.ts'
+export { backlinksOf } from './queries/backlinks.ts'
+export {
+  liveQuery, homeFeedLive, profilePostsLive, threadLive, hashtagFeedLive, backlinksOfLive, votesLive, profileLive,
+  contactsLive, notificationsLive, type LiveOptions, type LiveStream,
+} from './queries/live.ts'
+export { normalizeTag } from './indexes/content.ts'
+export { importMessages, type ImportOptions, type ImportProgress, type ImportResult, type ImportRejection, type ImportFormat, type BatchVerifier, type Verdict } from './import.ts'

@@ -24,6 +24,17 @@ export function feedKey(author: FeedId): Buffer {
   return feedPublicKey(author)
 }
 
-export function messageKey(id: MessageId): Buffer {
-  return messageHash(id)
+/**
+ * The by-id index keeps only the hash's first 12 bytes, then the offset: half the bytes of a
+ * full hash. Readers compare the full id of each candidate, so a shared prefix (which would
+ * take a 2^96 second-preimage search to aim at someone else's message) can hide nothing.
+ */
+const ID_PREFIX_BYTES = 12
+
+export function messageIdPrefix(id: MessageId): Buffer {
+  return messageHash(id).subarray(0, ID_PREFIX_BYTES)
+}
+
+export function messageKey(id: MessageId, offset: number): Buffer {
+  return Buffer.concat([messageIdPrefix(id), offsetKey(offset)])
 }

@@ -43,6 +43,17 @@ test('a feed appended in batches reads back in sequence order, and survives reop
   assert.equal(next.value.sequence, 4)
 })
 
+test('get by id checks the whole id, not just the indexed prefix', async (t) => {
+  const store = await openStore({ path: await tempDir(t), create: true })
+  t.after(() => store.close())
+  const [message] = signChain(alice, posts(1))
+  await store.append(alice.id, [message!.value])
+  const hash = Buffer.from(message!.key.slice(1, 45), 'base64')
+  hash[31] = hash[31]! ^ 0xff // same first 12 bytes, a different message
+  assert.equal(await store.get(`%${hash.toString('base64')}.sha256`), null)
+  assert.equal((await store.get(message!.key))?.key, message!.key)
+})
+
 test('an invalid message mid-batch is refused; messages before it are kept, after it dropped', async (t) => {
   const store = await openStore({ path: await tempDir(t), create: true })
   t.after(() => store.close())

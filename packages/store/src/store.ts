@@ -3,10 +3,11 @@ import { Level } from 'level'
 import type { FeedId, Identity, MessageId } from '@hearsay/keys'
 import { createUnboxer, unboxWithKey, type Unboxer } from '@hearsay/box1'
 import {
-  MessageError, createMessage, validateMessage, verifyMessage,
-  type Content, type HmacKey, type MessageValue,
+  MessageError, checkSuccessor, createMessage, messageIdOf, verifyMessage,
+  type Content, type HmacKey, type MessageValue, type ValidMessage,
 } from '@hearsay/message'
-import { feedKey, feedSequenceKey, messageKey, offsetKey, readOffset } from './keys.ts'
+import { feedKey, feedSequenceKey, messageIdPrefix, messageKey, offsetKey, readOffset } from './keys.ts'
+import { decodeLogEntry, encodeLogEntry } from './log-codec.ts'
 import type { IndexDefinition, IndexedMessage, IndexProgress, IndexWriter } from './indexes/definition.ts'
 import { defaultIndexes } from './indexes/all.ts'
 import {
@@ -22,11 +23,14 @@ function binarySublevel(db: Db, name: string) {
 type Sub = ReturnType<typeof binarySublevel>
 type BatchOp = { type: 'put'; sublevel: Sub; key: Buffer; value: Buffer } | { type: 'del'; sublevel: Sub; key: Buffer }
 
-/** What a log entry holds: the message's id, value and receive time, as compact JSON. */
-interface LogEntry {
-  key: MessageId
-  value: MessageValue
-  timestamp: number
+/** What one or more appends will write together, atomically. */
+interface PendingWrite {
+  ops: BatchOp[]
+  indexed: IndexedMessage[]
+  /** The last offset taken so far. */
+  offset: number
+  /** Each feed's state after it. */
+  states: Map<FeedId, FeedStatus>
 }
 
 /** Recorded per index; a mismatch with the running code means the index must be rebuilt. */
@@ -53,6 +57,38 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return store
 }
 
+/** One feed's part of `appendFeeds`. */
+export interface FeedBatch {
+  feed: FeedId
+  values: readonly unknown[]
+  /**
+   * What a full `verifyMessage(values[i], hmacKey)` under this store's HMAC key returned as the
+   * id of each value, elsewhere (on a worker thread). The id is derived again here from the value
+   * itself (one encode and hash, a tenth of a verify), so a verdict only counts for the exact
+   * message it was given for; without a matching id the value is verified in full. Chain,
+   * duplicate and fork checks run as in `append` either way.
+   */
+  ids?: readonly MessageId[]
+}
+
+/**
+ * Package-internal, for import: `append` of several feeds in one atomic write. Feeds received
+ * interleaved (the usual case) otherwise cost one LevelDB write per message or two, and the
+ * write's fixed cost then dominates. Each result is what `append` would have said of its batch.
+ * Not part of the public Store interface.
+ */
+export async function appendFeeds(store: Store, batches: readonly FeedBatch[]): Promise<AppendResult[]> {
+  if (store instanceof LevelStore) return store.appendFeeds(batches)
+  const results: AppendResult[] = []
+  for (const { feed, values } of batches) results.push(await store.append(feed, values))
+  return results
+}
+
+/** Package-internal: the HMAC key a store validates with, for verifying on its behalf. */
+export function storeHmacKey(store: Store): HmacKey {
+  return store instanceof LevelStore ? store.hmacKey : null
+}
+
 async function openLevel(path: string, create: boolean): Promise<Db> {
   let entries: string[] | null
   try {
@@ -68,7 +104,9 @@ async function openLevel(path: string, create: boolean): Promise<Db> {
   if (!isEmpty && !entries!.includes('CURRENT')) {
     throw new StoreError('ESTORE_CORRUPT', `${path} is not a readable store (it has files but no LevelDB CURRENT file)`)
   }
-  const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: isEmpty })
+  // 16 KB blocks (LevelDB's default is 4 KB) give snappy more neighbouring messages to find
+  // repeats in: the log shrinks ~10% and point reads are no slower (measured on the fixtures).
+  const db: Db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: isEmpty, blockSize: 16 * 1024 })
   try {
     await db.open()
   } catch (err) {
@@ -83,7 +121,7 @@ async function openLevel(path: string, create: boolean): Promise<Db> {
 class LevelStore implements Store {
   readonly path: string
   private readonly db: Db
-  private readonly hmacKey: HmacKey
+  readonly hmacKey: HmacKey
   private readonly identity: Identity | null
   private readonly unboxer: Unboxer | null
   private readonly indexes: readonly IndexDefinition[]
@@ -151,6 +189,11 @@ class LevelStore implements Store {
     return this.serialise(() => this.appendNow(feed, values))
   }
 
+  /** See the exported `appendFeeds`. */
+  appendFeeds(batches: readonly FeedBatch[]): Promise<AppendResult[]> {
+    return this.serialise(() => this.appendFeedsNow(batches))
+  }
+
   publish(identity: Identity, content: Content): Promise<StoredMessage> {
     return this.serialise(async () => {
       const status = await this.feedStatus(identity.id)
@@ -166,10 +209,12 @@ class LevelStore implements Store {
 
   async get(id: MessageId, options: ReadOptions = {}): Promise<IndexedMessage | null> {
     this.assertOpen()
-    const offset = await this.byKey.get(messageKey(id))
-    if (offset === undefined) return null
-    const [message] = await this.getByOffsets([readOffset(offset)], options)
-    return message ?? null
+    const prefix = messageIdPrefix(id)
+    for await (const key of this.byKey.keys({ gt: prefix, lt: Buffer.concat([prefix, Buffer.alloc(6, 0xff)]) })) {
+      const [message] = await this.getByOffsets([readOffset(key, prefix.length)], options)
+      if (message?.key === id) return message
+    }
+    return null
   }
 
   async *readFeed(feed: FeedId, options: ReadFeedOptions & ReadOptions = {}): AsyncIterable<IndexedMessage> {
@@ -199,7 +244,7 @@ class LevelStore implements Store {
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
     }
     for await (const [key, value] of this.log.iterator(range)) {
-      const message = decodeEntry(readOffset(key), value)
+      const message = decodeLogEntry(readOffset(key), value)
       yield options.decrypt ? await this.withStoredDecryption(message) : message
     }
   }
@@ -211,7 +256,7 @@ class LevelStore implements Store {
     const unboxKeys = options.decrypt ? await this.unboxKeys.getMany(keys) : []
     return values.map((value, i) => {
       if (value === undefined) throw new StoreError('ESTORE_CORRUPT', `the log has no entry ${offsets[i]} though an index points to it`)
-      const message = decodeEntry(offsets[i]!, value)
+      const message = decodeLogEntry(offsets[i]!, value)
       const key = unboxKeys[i]
       return key ? decryptWithKey(message, key) : message
     })
@@ -222,6 +267,7 @@ class LevelStore implements Store {
     if (!space) throw new Error(`no index named ${name}`)
     return {
       get: (key) => space.get(Buffer.from(key)),
+      getMany: (keys) => space.getMany(keys.map((key) => Buffer.from(key))),
       entries: (range) => space.iterator(toBufferRange(range)),
       keys: (range) => space.keys(toBufferRange(range)),
     }
@@ -252,15 +298,42 @@ class LevelStore implements Store {
   }
 
   private async appendNow(feed: FeedId, values: readonly unknown[]): Promise<AppendResult> {
+    return (await this.appendFeedsNow([{ feed, values }]))[0]!
+  }
+
+  private async appendFeedsNow(batches: readonly FeedBatch[]): Promise<AppendResult[]> {
+    const write: PendingWrite = { ops: [], indexed: [], offset: this.lastOffset, states: new Map() }
+    const results: AppendResult[] = []
+    for (const { feed, values, ids } of batches) {
+      // A feed's second batch must see the first one stored.
+      if (write.states.has(feed)) await this.commit(write)
+      results.push(await this.prepareAppend(feed, values, ids, write))
+    }
+    await this.commit(write)
+    return results
+  }
+
+  private async commit(write: PendingWrite): Promise<void> {
+    if (write.ops.length === 0) return
+    const { ops, indexed, offset, states } = write
+    Object.assign(write, { ops: [], indexed: [], states: new Map() })
+    await this.db.batch(ops)
+    this.lastOffset = offset
+    for (const [feed, status] of states) this.statusCache.set(feed, status)
+    for (const message of indexed) for (const listener of this.listeners) listener(message)
+  }
+
+  /** Validates one feed's batch against its state and adds what passes to `write`. */
+  private async prepareAppend(feed: FeedId, values: readonly unknown[], verifiedIds: readonly MessageId[] | undefined, write: PendingWrite): Promise<AppendResult> {
     const result: AppendResult = { accepted: [], duplicates: 0 }
     let status = await this.feedStatus(feed)
     if (status?.forked) {
       result.rejected = { index: 0, error: new StoreError('ESTORE_FORKED', `${feed} is forked at sequence ${status.forked.sequence}; it accepts no more messages`) }
       return result
     }
-    const ops: BatchOp[] = []
-    const indexed: IndexedMessage[] = []
-    let offset = this.lastOffset
+    const { ops, indexed } = write
+    const opsBefore = ops.length
+    let offset = write.offset
     const receivedAt = Date.now()
     for (let index = 0; index < values.length; index++) {
       const value = values[index]
@@ -271,7 +344,7 @@ class LevelStore implements Store {
       }
       const sequence = (value as { sequence?: unknown }).sequence
       if (status && typeof sequence === 'number' && sequence <= status.sequence) {
-        const outcome = await this.compareWithStored(feed, value, sequence, result.accepted)
+        const outcome = await this.compareWithStored(feed, value, sequence, result.accepted, verifiedIds?.[index])
         if (outcome === 'duplicate') {
           result.duplicates++
           continue
@@ -282,7 +355,8 @@ class LevelStore implements Store {
       }
       let valid
       try {
-        valid = validateMessage(status, value, this.hmacKey)
+        valid = this.verify(value, verifiedIds?.[index])
+        checkSuccessor(status, valid.value)
       } catch (err) {
         // A correctly signed successor that names a different previous means the author signed
         // two different messages at our latest sequence: a fork.
@@ -298,9 +372,9 @@ class LevelStore implements Store {
       const stored: StoredMessage = { key: valid.key, value: valid.value, timestamp: receivedAt, offset }
       const offsetBytes = offsetKey(offset)
       ops.push(
-        { type: 'put', sublevel: this.log, key: offsetBytes, value: encodeEntry(stored) },
+        { type: 'put', sublevel: this.log, key: offsetBytes, value: encodeLogEntry(stored) },
         { type: 'put', sublevel: this.feeds, key: feedSequenceKey(feed, valid.value.sequence), value: offsetBytes },
-        { type: 'put', sublevel: this.byKey, key: messageKey(valid.key), value: offsetBytes },
+        { type: 'put', sublevel: this.byKey, key: messageKey(valid.key, offset), value: EMPTY },
       )
       const message = this.decryptForIndexing(stored, ops)
       for (const definition of this.indexes) definition.index(message, this.writerFor(definition, ops))
@@ -309,12 +383,10 @@ class LevelStore implements Store {
       status = { id: valid.key, sequence: valid.value.sequence, timestamp: valid.value.timestamp }
     }
     if (result.forked) status = { ...(status as FeedStatus), forked: result.forked }
-    if (ops.length === 0 && !result.forked) return result
+    if (ops.length === opsBefore && !result.forked) return result
     ops.push({ type: 'put', sublevel: this.states, key: feedKey(feed), value: Buffer.from(JSON.stringify(status)) })
-    await this.db.batch(ops)
-    this.lastOffset = offset
-    this.statusCache.set(feed, status)
-    for (const message of indexed) for (const listener of this.listeners) listener(message)
+    write.offset = offset
+    write.states.set(feed, status as FeedStatus)
     return result
   }
 
@@ -361,7 +433,7 @@ class LevelStore implements Store {
     }
     if (total > 0) {
       for await (const [key, value] of this.log.iterator({})) {
-        const stored = decodeEntry(readOffset(key), value)
+        const stored = decodeLogEntry(readOffset(key), value)
         if (index) {
           index.index(await this.withStoredDecryption(stored), this.writerFor(index, ops))
         } else {
@@ -381,11 +453,19 @@ class LevelStore implements Store {
     return raw === undefined ? null : (JSON.parse(raw.toString('utf8')) as IndexMeta)
   }
 
+  /** Shape, size and signature of one value; the signature only when no matching verified id is at hand. */
+  private verify(value: unknown, verifiedId: MessageId | undefined): ValidMessage {
+    if (verifiedId !== undefined && value !== null && typeof value === 'object' && messageIdOf(value) === verifiedId) {
+      return { key: verifiedId, value: value as MessageValue }
+    }
+    return verifyMessage(value, this.hmacKey)
+  }
+
   /** A message at a sequence we already hold: the same one again, a fork, or simply invalid. */
-  private async compareWithStored(feed: FeedId, value: unknown, sequence: number, pending: StoredMessage[]): Promise<'duplicate' | ForkRecord | Error> {
+  private async compareWithStored(feed: FeedId, value: unknown, sequence: number, pending: StoredMessage[], verifiedId?: MessageId): Promise<'duplicate' | ForkRecord | Error> {
     let incoming
     try {
-      incoming = verifyMessage(value, this.hmacKey)
+      incoming = this.verify(value, verifiedId)
     } catch (err) {
       return err as Error
     }
@@ -424,14 +504,4 @@ function toBufferRange(range: IndexRange) {
   if (range.reverse !== undefined) out.reverse = range.reverse
   if (range.limit !== undefined) out.limit = range.limit
   return out
-}
-
-function encodeEntry(message: StoredMessage): Buffer {
-  const entry: LogEntry = { key: message.key, value: message.value, timestamp: message.timestamp }
-  return Buffer.from(JSON.stringify(entry), 'utf8')
-}
-
-function decodeEntry(offset: number, raw: Buffer): StoredMessage {
-  const entry = JSON.parse(raw.toString('utf8')) as LogEntry
-  return { key: entry.key, value: entry.value, timestamp: entry.timestamp, offset }
 }

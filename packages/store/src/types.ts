@@ -104,6 +104,8 @@ export interface IndexRange {
 
 export interface IndexReader {
   get(key: Uint8Array): Promise<Buffer | undefined>
+  /** Several point reads in one call (values in the order of `keys`). */
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Buffer | undefined>>
   entries(range: IndexRange): AsyncIterable<[Buffer, Buffer]>
   keys(range: IndexRange): AsyncIterable<Buffer>
 }

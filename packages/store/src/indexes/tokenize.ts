@@ -1,0 +1,86 @@
+// Word tokens for full-text search. Indexing and querying both go through `normaliseText`, so
+// whatever it folds together ("Café", "cafe", "CAFÉ", "ｃａｆｅ") matches.
+
+/** Tokens shorter than this (in characters) are not indexed: too common to be worth a key. */
+export const MIN_TOKEN_LENGTH = 2
+/** Longer tokens are cut to this many characters, when indexed and when queried alike. */
+export const MAX_TOKEN_LENGTH = 32
+/** A message contributes at most this many distinct tokens (the first ones in its text). */
+export const MAX_TOKENS_PER_MESSAGE = 256
+
+/** Lucene's English stop words: present in most posts, so their keys would cost much and find little. */
+export const STOP_WORDS: ReadonlySet<string> = new Set([
+  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not', 'of',
+  'on', 'or', 'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with',
+])
+
+/** Anything beyond printable ASCII and line breaks may fold under NFKD; plain ASCII skips it. */
+const NON_ASCII = /[^ -~\t\n\r]/
+const COMBINING_MARKS = /\p{M}+/gu
+/** Anything but a letter or a digit separates words ('#', '@', apostrophes and emoji included). */
+const SEPARATORS = /[^\p{L}\p{N}]+/u
+const ENDS_WITH_SEPARATOR = /[^\p{L}\p{N}]$/u
+
+/**
+ * Lowercase, compatibility-decomposed (NFKD) text with combining marks removed: accents and
+ * width variants fold away. Scripts that write vowels as marks lose them too, which still
+ * matches consistently because queries are folded the same way.
+ */
+export function normaliseText(text: string): string {
+  const lower = text.toLowerCase()
+  // Lowercased again: compatibility forms like 'ℌ' decompose to capitals.
+  return NON_ASCII.test(lower) ? lower.normalize('NFKD').replace(COMBINING_MARKS, '').toLowerCase() : lower
+}
+
+/** Cuts a normalised word to MAX_TOKEN_LENGTH characters; null if it is too short to index. */
+function clip(word: string): string | null {
+  if (word.length < MIN_TOKEN_LENGTH) return null
+  if (word.length === 2 && isSurrogatePair(word, 0)) return null
+  if (word.length <= MAX_TOKEN_LENGTH) return word
+  const chars = Array.from(word)
+  return chars.length <= MAX_TOKEN_LENGTH ? word : chars.slice(0, MAX_TOKEN_LENGTH).join('')
+}
+
+function isSurrogatePair(text: string, at: number): boolean {
+  const high = text.charCodeAt(at)
+  return high >= 0xd800 && high <= 0xdbff
+}
+
+/**
+ * The distinct tokens of a text, in order of first appearance: words of letters and digits,
+ * normalised, at least MIN_TOKEN_LENGTH long, cut to MAX_TOKEN_LENGTH, stop words left out,
+ * at most `limit` of them.
+ */
+export function tokenize(text: string, limit = MAX_TOKENS_PER_MESSAGE): string[] {
+  const seen = new Set<string>()
+  for (const word of normaliseText(text).split(SEPARATORS)) {
+    const token = clip(word)
+    if (token === null || STOP_WORDS.has(token) || seen.has(token)) continue
+    seen.add(token)
+    if (seen.size >= limit) break
+  }
+  return [...seen]
+}
+
+export interface ParsedQuery {
+  /** Tokens a match must contain exactly. */
+  words: string[]
+  /** A token a match must contain some word starting with (the word being typed), if any. */
+  prefix?: string
+}
+
+/**
+ * Reads a search box. Its words are tokenised as posts are; the last one also matches as a
+ * prefix of longer words while it is being typed (the text does not end in a space or other
+ * separator), unless `prefix` is false. A word being typed that is already a whole stop word,
+ * or is a prefix of another word of the query, adds nothing and is left out.
+ */
+export function parseQuery(text: string, options: { prefix?: boolean } = {}): ParsedQuery {
+  const normalised = normaliseText(text)
+  const words = normalised.split(SEPARATORS).filter((word) => word !== '')
+  const typing = options.prefix !== false && words.length > 0 && !ENDS_WITH_SEPARATOR.test(normalised)
+  const last = typing ? clip(words.pop()!) : null
+  const exact = tokenize(words.join(' '), Infinity)
+  if (last === null || STOP_WORDS.has(last) || exact.some((word) => word.startsWith(last))) return { words: exact }
+  return { words: exact, prefix: last }
+}
