@@ -1,0 +1,93 @@
+// `hearsay import` driven as a user would, on the shared fixture and on a damaged file.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { createGunzip } from 'node:zlib'
+import { createInterface } from 'node:readline'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
+const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/msgs-10k.jsonl.gz', import.meta.url))
+
+function hearsay(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
+  delete env.HEARSAY_DEBUG
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [binPath, ...args], { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err)
+      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr })
+    })
+  })
+}
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hearsay-import-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function firstLines(count: number): Promise<string[]> {
+  const lines: string[] = []
+  for await (const line of createInterface({ input: createReadStream(FIXTURE).pipe(createGunzip()) })) {
+    lines.push(line)
+    if (lines.length === count) break
+  }
+  return lines
+}
+
+test('importing the 10k fixture stores every message; importing again finds them all held', async (t) => {
+  const data = path.join(await tempDir(t), 'data')
+  assert.equal((await hearsay(data, 'init')).code, 0)
+  const first = await hearsay(data, 'import', FIXTURE, '--json', '--quiet')
+  assert.equal(first.code, 0, first.stderr)
+  const result = JSON.parse(first.stdout) as { read: number; accepted: number; duplicates: number; rejectedCount: number; forked: string[] }
+  assert.deepEqual({ ...result, rejected: undefined, format: undefined }, { read: 10_000, accepted: 10_000, duplicates: 0, rejectedCount: 0, forked: [], rejected: undefined, format: undefined })
+
+  const [line] = await firstLines(1)
+  const { value } = JSON.parse(line!) as { value: { author: string } }
+  const log = await hearsay(data, 'log', '--author', value.author, '--json', '--limit', '1')
+  assert.equal((JSON.parse(log.stdout) as { value: { author: string } }).value.author, value.author)
+
+  const again = await hearsay(data, 'import', FIXTURE)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, /^read 10000 lines: 0 accepted, 10000 already held, 0 rejected, 0 forked feeds$/m)
+})
+
+test('a damaged file is imported as far as it is valid, each problem reported with its line', async (t) => {
+  const dir = await tempDir(t)
+  const data = path.join(dir, 'data')
+  assert.equal((await hearsay(data, 'init')).code, 0)
+  const lines = await firstLines(3)
+  const tampered = JSON.parse(lines[2]!) as { value: { timestamp: number } }
+  tampered.value.timestamp += 1
+  const file = path.join(dir, 'export.jsonl')
+  await writeFile(file, [lines[0], '{not json', lines[1], JSON.stringify(tampered)].join('\n') + '\n')
+  const result = await hearsay(data, 'import', file, '--quiet')
+  assert.equal(result.code, 0, result.stderr)
+  assert.match(result.stdout, /^read 4 lines: 2 accepted, 0 already held, 2 rejected, 0 forked feeds$/m)
+  assert.match(result.stdout, /rejected line 2: EIMPORT_JSON/)
+  assert.match(result.stdout, /rejected line 4 .*EMSG_SIGNATURE/)
+})
+
+test('bad import arguments fail with one line and create nothing', async (t) => {
+  const dir = await tempDir(t)
+  const data = path.join(dir, 'data')
+  const cases: Array<[string[], number, RegExp]> = [
+    [['import'], 2, /needs the FILE/],
+    [['import', 'a', 'b'], 2, /unexpected argument "b"/],
+    [['import', path.join(dir, 'absent.jsonl')], 1, /no file at/],
+    [['import', dir], 1, /is not a file/],
+    [['import', FIXTURE], 1, /hearsay init/],
+  ]
+  for (const [args, code, message] of cases) {
+    const result = await hearsay(data, ...args)
+    assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`)
+    assert.match(result.stderr, /^hearsay: [^\n]+\n$/)
+    assert.match(result.stderr, message)
+  }
+  assert.deepEqual(await readdir(dir), [], 'no data directory was created')
+})
