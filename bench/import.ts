@@ -16,7 +16,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createGunzip } from 'node:zlib'
-import { FIXTURES_DIR } from './fixtures.ts'
+import { messagesPath } from './fixtures.ts'
 import { formatRate, table } from './harness.ts'
 
 const FIXTURE = process.env.BENCH_FIXTURE === '10k' ? '10k' : '100k'
@@ -41,7 +41,7 @@ interface QueryFigures {
 }
 
 export async function run(): Promise<void> {
-  const file = path.join(FIXTURES_DIR, `msgs-${FIXTURE}.jsonl.gz`)
+  const file = messagesPath(FIXTURE)
   const root = await mkdtemp(path.join(tmpdir(), 'hearsay-bench-import-'))
   try {
     const oursDir = path.join(root, 'hearsay')

@@ -3,15 +3,13 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { createReadStream } from 'node:fs'
-import { createGunzip } from 'node:zlib'
-import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { fixtureMessages, messagesPath } from '@hearsay/test-fixtures'
 
 const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
-const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/msgs-10k.jsonl.gz', import.meta.url))
+const FIXTURE = messagesPath('10k')
 
 function hearsay(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
@@ -32,8 +30,8 @@ async function tempDir(t: TestContext): Promise<string> {
 
 async function firstLines(count: number): Promise<string[]> {
   const lines: string[] = []
-  for await (const line of createInterface({ input: createReadStream(FIXTURE).pipe(createGunzip()) })) {
-    lines.push(line)
+  for await (const message of fixtureMessages('10k')) {
+    lines.push(JSON.stringify(message))
     if (lines.length === count) break
   }
   return lines

@@ -1,24 +1,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createReadStream } from 'node:fs'
-import { createGunzip } from 'node:zlib'
-import { createInterface } from 'node:readline'
+import { loadFixtureMessages, type FixtureMessage } from '@hearsay/test-fixtures'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import path from 'node:path'
 import { decodeCanonicalBase64, decodeSignature, generateIdentity, isMessageId } from '@hearsay/keys'
 import { createMessage, verifyMessage, MessageError, type FeedState } from './index.ts'
 import { createValidationPool, workerThreadsOf, type VerifyOutcome } from './validation-pool.ts'
 import { decodeSignatureInto, isBoxedContent, isCanonicalBase64Range, isMessageIdFast } from './validate.ts'
 
-const FIXTURES = process.env.HEARSAY_FIXTURES ?? '/work/shared/fixtures'
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 
-async function fixture10k(): Promise<Array<{ key: string; value: Record<string, unknown> }>> {
-  const lines = createInterface({ input: createReadStream(path.join(FIXTURES, 'msgs-10k.jsonl.gz')).pipe(createGunzip()), crlfDelay: Infinity })
-  const messages = []
-  for await (const line of lines) if (line) messages.push(JSON.parse(line) as { key: string; value: Record<string, unknown> })
-  return messages
+function fixture10k(): Promise<FixtureMessage[]> {
+  return loadFixtureMessages('10k')
 }
 
 /** What a single thread says about a value, in the pool's terms. */

@@ -4,23 +4,17 @@
 // fly and imported into a temp store; it is never copied into the repository.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, createReadStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createGunzip } from 'node:zlib'
-import { createInterface } from 'node:readline'
+import { loadFixtureMessages, mainSecretPath } from '@hearsay/test-fixtures'
 import { readSecretFile, type FeedId, type Identity, type MessageId } from '@hearsay/keys'
 import {
   openStore, homeFeed, profilePosts, thread, profile, followers, following, blocked, hops, notifications,
   hashtagFeed, votesFor, backlinksOf, type IndexedMessage, type Page, type PageOptions, type Store,
 } from './index.ts'
 
-const FIXTURES = process.env.HEARSAY_FIXTURES ?? '/work/shared/fixtures'
-const MESSAGES = path.join(FIXTURES, 'msgs-10k.jsonl.gz')
-const SECRET = path.join(FIXTURES, 'main-10k.secret.json')
-const present = existsSync(MESSAGES) && existsSync(SECRET)
-const skip = present ? false : `fixtures not found in ${FIXTURES} (set HEARSAY_FIXTURES)`
+const SECRET = mainSecretPath('10k')
 
 // From report-10k.md: messages per hop distance (hop 3 meaning "3 or more") and the main feed.
 const REPORT_MAIN = '@aea+VHmAieeF+1OKkOMDnH1njRsohT7+HaPYPJ0JChk=.ed25519'
@@ -52,9 +46,7 @@ function fixture(): Promise<Fixture> {
 }
 
 async function load(): Promise<Fixture> {
-  const all: FixtureMessage[] = []
-  const lines = createInterface({ input: createReadStream(MESSAGES).pipe(createGunzip()), crlfDelay: Infinity })
-  for await (const line of lines) if (line.length > 0) all.push(JSON.parse(line) as FixtureMessage)
+  const all = (await loadFixtureMessages('10k')) as unknown as FixtureMessage[]
   const me = await readSecretFile(SECRET)
   const dir = await mkdtemp(path.join(tmpdir(), 'hearsay-fixture-queries-'))
   const store = await openStore({ path: dir, create: true, identity: me })
@@ -126,7 +118,7 @@ function edgeSet(graph: Map<FeedId, Map<FeedId, string>>, from: FeedId, state: s
   return new Set([...(graph.get(from) ?? [])].filter(([, s]) => s === state).map(([to]) => to))
 }
 
-test('fixture: the home feed is the newest posts of followed feeds and me, less blocks', { skip }, async () => {
+test('fixture: the home feed is the newest posts of followed feeds and me, less blocks', async () => {
   const f = await fixture()
   assert.equal(f.me.id, REPORT_MAIN)
   const graph = edges(f)
@@ -148,7 +140,7 @@ test('fixture: the home feed is the newest posts of followed feeds and me, less 
   assert.deepEqual(keys(await allPages((o) => homeFeed(f.store, f.me.id, o), 500)), expected)
 })
 
-test('fixture: profile posts, all pages', { skip }, async () => {
+test('fixture: profile posts, all pages', async () => {
   const f = await fixture()
   for (const feed of f.authors.slice(0, 10)) {
     const expected = newestFirst(f, f.pub.filter((m) => m.value.content.type === 'post' && m.value.author === feed))
@@ -156,7 +148,7 @@ test('fixture: profile posts, all pages', { skip }, async () => {
   }
 })
 
-test('fixture: followers, following and blocks of every feed', { skip }, async () => {
+test('fixture: followers, following and blocks of every feed', async () => {
   const f = await fixture()
   const graph = edges(f)
   for (const feed of f.authors) {
@@ -167,7 +159,7 @@ test('fixture: followers, following and blocks of every feed', { skip }, async (
   }
 })
 
-test('fixture: hops match a brute-force BFS, and relate to report-10k.md as the semantics predict', { skip }, async () => {
+test('fixture: hops match a brute-force BFS, and relate to report-10k.md as the semantics predict', async () => {
   const f = await fixture()
   const graph = edges(f)
   const myBlocks = edgeSet(graph, f.me.id, 'block')
@@ -224,7 +216,7 @@ test('fixture: hops match a brute-force BFS, and relate to report-10k.md as the 
   assert.ok(endedFollows.every(([from, to]) => f.pub.some((m) => m.value.author === from && m.value.content.type === 'contact' && m.value.content.contact === to && 'blocking' in m.value.content)))
 })
 
-test('fixture: threads hold exactly the public replies, in causal order', { skip }, async () => {
+test('fixture: threads hold exactly the public replies, in causal order', async () => {
   const f = await fixture()
   const replies = new Map<MessageId, MessageId[]>()
   for (const m of f.pub) {
@@ -252,7 +244,7 @@ test('fixture: threads hold exactly the public replies, in causal order', { skip
   assert.ok(checked > 100, `${checked} threads`)
 })
 
-test('fixture: votes count the latest vote of each feed, likes only', { skip }, async () => {
+test('fixture: votes count the latest vote of each feed, likes only', async () => {
   const f = await fixture()
   const latest = new Map<MessageId, Map<FeedId, number>>()
   for (const m of f.pub) {
@@ -270,7 +262,7 @@ test('fixture: votes count the latest vote of each feed, likes only', { skip }, 
   }
 })
 
-test('fixture: profiles are the latest self-given fields plus names by others', { skip }, async () => {
+test('fixture: profiles are the latest self-given fields plus names by others', async () => {
   const f = await fixture()
   for (const feed of f.authors) {
     const expected = { name: null as string | null, image: null as string | null, description: null as string | null }
@@ -293,7 +285,7 @@ test('fixture: profiles are the latest self-given fields plus names by others', 
   }
 })
 
-test('fixture: channel and #mention feeds', { skip }, async () => {
+test('fixture: channel and #mention feeds', async () => {
   const f = await fixture()
   const tagged = new Map<string, FixtureMessage[]>()
   for (const m of f.pub) {
@@ -312,7 +304,7 @@ test('fixture: channel and #mention feeds', { skip }, async () => {
   }
 })
 
-test('fixture: backlinks of the most linked refs', { skip }, async () => {
+test('fixture: backlinks of the most linked refs', async () => {
   const f = await fixture()
   const linking = new Map<string, FixtureMessage[]>()
   const collect = (value: unknown, into: Set<string>): void => {
@@ -337,7 +329,7 @@ test('fixture: backlinks of the most linked refs', { skip }, async () => {
   }
 })
 
-test('fixture: notifications of the main feed', { skip }, async () => {
+test('fixture: notifications of the main feed', async () => {
   const f = await fixture()
   const me = f.me.id
   const graph = edges(f)
@@ -375,7 +367,7 @@ test('fixture: notifications of the main feed', { skip }, async () => {
   assert.ok(new Set(expected.map(([kind]) => kind)).size === 4, 'every kind occurs')
 })
 
-test('fixture: private messages decrypted for main reach none of the social indexes', { skip }, async () => {
+test('fixture: private messages decrypted for main reach none of the social indexes', async () => {
   const f = await fixture()
   const privateOffsets = new Set<number>()
   for await (const m of f.store.readLog({ decrypt: true })) if (m.private) privateOffsets.add(m.offset)

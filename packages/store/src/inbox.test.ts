@@ -1,15 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createReadStream, existsSync, readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { createGunzip } from 'node:zlib'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import path from 'node:path'
 import { generateIdentity, readSecretFile, type FeedId, type Identity, type MessageId } from '@hearsay/keys'
 import { boxContent } from '@hearsay/box1'
 import type { Content, ValidMessage } from '@hearsay/message'
 import { openStore, inbox, conversation, search, messagesByType, type Conversation, type Store } from './index.ts'
 import { signChain, tempDir } from './test-helpers.ts'
+import { appendInRuns } from './testing/fixtures.ts'
+import { loadFixtureMessages, mainSecretPath } from '@hearsay/test-fixtures'
 
 const alice = generateIdentity(Buffer.alloc(32, 1))
 const bob = generateIdentity(Buffer.alloc(32, 2))
@@ -157,41 +156,12 @@ test('the inbox pages by cursor, listing each conversation once at its newest me
 
 // ---- The 10k fixture ----
 
-const FIXTURES = process.env.HEARSAY_FIXTURES ?? '/work/shared/fixtures'
-const fixtureFile = path.join(FIXTURES, 'msgs-10k.jsonl.gz')
-const secretFile = path.join(FIXTURES, 'main-10k.secret.json')
-const haveFixture = existsSync(fixtureFile) && existsSync(secretFile)
+const secretFile = mainSecretPath('10k')
 
-interface FixtureMessage {
-  key: MessageId
-  value: { author: FeedId; content: unknown }
-  timestamp: number
-}
-
-async function readFixture(file: string): Promise<FixtureMessage[]> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })
-  const out: FixtureMessage[] = []
-  for await (const line of lines) if (line.length > 0) out.push(JSON.parse(line) as FixtureMessage)
-  return out
-}
-
-/** Appends the fixture in its order, one run of same-author messages at a time. */
-async function importFixture(store: Store, messages: FixtureMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length;) {
-    const author = messages[i]!.value.author
-    let j = i
-    while (j < messages.length && messages[j]!.value.author === author) j++
-    const result = await store.append(author, messages.slice(i, j).map((m) => m.value))
-    assert.equal(result.rejected, undefined)
-    assert.equal(result.accepted.length, j - i)
-    i = j
-  }
-}
-
-test('10k fixture: the inbox holds exactly the messages ssb-keys can unbox for the main identity', { skip: !haveFixture && 'no fixtures' }, async (t) => {
+test('10k fixture: the inbox holds exactly the messages ssb-keys can unbox for the main identity', async (t) => {
   const ssbKeys = createRequire(import.meta.url)('ssb-keys') as { unbox(boxed: string, keys: object): unknown }
   const secret = JSON.parse(readFileSync(secretFile, 'utf8').replace(/\s*#[^\n]*/g, '')) as object
-  const messages = await readFixture(fixtureFile)
+  const messages = await loadFixtureMessages('10k')
   const expected = new Set<string>()
   let boxed = 0
   for (const message of messages) {
@@ -203,7 +173,7 @@ test('10k fixture: the inbox holds exactly the messages ssb-keys can unbox for t
 
   const store = await openStore({ path: await tempDir(t), create: true, identity: await readSecretFile(secretFile) })
   t.after(() => store.close())
-  await importFixture(store, messages)
+  await appendInRuns(store, messages)
 
   const started = performance.now()
   const conversations = await allConversations(store, 100)

@@ -1,22 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createReadStream } from 'node:fs'
-import { createGunzip } from 'node:zlib'
-import { createInterface } from 'node:readline'
+import { fixtureMessages } from '@hearsay/test-fixtures'
 import { encodeValue, messageIdOf, verifyMessage, type MessageValue } from '@hearsay/message'
 import { generateIdentity } from '@hearsay/keys'
 import { decodeLogEntry, encodeLogEntry } from './log-codec.ts'
 import { signChain } from './test-helpers.ts'
 
-const FIXTURE = new URL('../../../../shared/fixtures/msgs-10k.jsonl.gz', import.meta.url)
-
 test('every fixture message survives the log encoding byte-for-byte, and still verifies', async () => {
   let count = 0
   let jsonBytes = 0
   let storedBytes = 0
-  const lines = createInterface({ input: createReadStream(FIXTURE).pipe(createGunzip()) })
-  for await (const line of lines) {
-    const message = JSON.parse(line) as { key: `%${string}.sha256`; value: MessageValue; timestamp: number }
+  for await (const message of fixtureMessages('10k')) {
     const encoded = encodeLogEntry(message)
     const decoded = decodeLogEntry(7, encoded)
     assert.equal(encodeValue(decoded.value), encodeValue(message.value))

@@ -1,13 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createReadStream, existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
-import { createGunzip } from 'node:zlib'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Level } from 'level'
-import { generateIdentity, readSecretFile, type FeedId, type MessageId } from '@hearsay/keys'
+import { generateIdentity, readSecretFile, type MessageId } from '@hearsay/keys'
 import { boxContent } from '@hearsay/box1'
 import { createMessage, type Content, type FeedState } from '@hearsay/message'
 import {
@@ -15,6 +13,8 @@ import {
   type IndexedMessage, type SearchOptions, type Store,
 } from './index.ts'
 import { tempDir } from './test-helpers.ts'
+import { appendInRuns } from './testing/fixtures.ts'
+import { loadFixtureMessages, mainSecretPath } from '@hearsay/test-fixtures'
 
 const alice = generateIdentity(Buffer.alloc(32, 1))
 const bob = generateIdentity(Buffer.alloc(32, 2))
@@ -133,34 +133,7 @@ test('a word being typed that starts very many words is checked against each res
 
 // ---- The 10k fixture ----
 
-const FIXTURES = process.env.HEARSAY_FIXTURES ?? '/work/shared/fixtures'
-const fixtureFile = path.join(FIXTURES, 'msgs-10k.jsonl.gz')
-const secretFile = path.join(FIXTURES, 'main-10k.secret.json')
-const haveFixture = existsSync(fixtureFile) && existsSync(secretFile)
-
-interface FixtureMessage {
-  key: MessageId
-  value: { author: FeedId; timestamp: number; content: unknown }
-  timestamp: number
-}
-
-async function readFixture(file: string): Promise<FixtureMessage[]> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })
-  const out: FixtureMessage[] = []
-  for await (const line of lines) if (line.length > 0) out.push(JSON.parse(line) as FixtureMessage)
-  return out
-}
-
-async function importFixture(store: Store, messages: FixtureMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length;) {
-    const author = messages[i]!.value.author
-    let j = i
-    while (j < messages.length && messages[j]!.value.author === author) j++
-    const result = await store.append(author, messages.slice(i, j).map((m) => m.value))
-    assert.equal(result.rejected, undefined)
-    i = j
-  }
-}
+const secretFile = mainSecretPath('10k')
 
 interface CompactingLevel {
   open(): Promise<void>
@@ -185,8 +158,8 @@ async function storeBytes(dir: string, index: string): Promise<{ total: number; 
   return { total, index: indexBytes }
 }
 
-test('10k fixture: search agrees with a brute-force scan, and what it costs', { skip: !haveFixture && 'no fixtures' }, async (t) => {
-  const messages = await readFixture(fixtureFile)
+test('10k fixture: search agrees with a brute-force scan, and what it costs', async (t) => {
+  const messages = await loadFixtureMessages('10k')
   const identity = await readSecretFile(secretFile)
   const ssbKeys = createRequire(import.meta.url)('ssb-keys') as { unbox(boxed: string, keys: object): unknown }
   const secret = JSON.parse(readFileSync(secretFile, 'utf8').replace(/\s*#[^\n]*/g, '')) as object
@@ -195,7 +168,7 @@ test('10k fixture: search agrees with a brute-force scan, and what it costs', { 
   interface Doc { key: MessageId; offset: number; day: number; words: Set<string>; private: boolean }
   const docs: Doc[] = []
   messages.forEach((message, i) => {
-    let content = message.value.content
+    let content: unknown = message.value.content
     const isPrivate = typeof content === 'string'
     if (isPrivate) content = ssbKeys.unbox(content as string, secret)
     const post = content as { type?: unknown; text?: unknown } | undefined
@@ -212,7 +185,7 @@ test('10k fixture: search agrees with a brute-force scan, and what it costs', { 
   const dir = await tempDir(t)
   const open = () => openStore({ path: dir, create: true, identity })
   let store = await open()
-  await importFixture(store, messages)
+  await appendInRuns(store, messages)
   await store.close()
   store = await open()
   t.after(() => store.close())
@@ -249,7 +222,7 @@ test('10k fixture: search agrees with a brute-force scan, and what it costs', { 
 
   const withoutDir = await tempDir(t)
   const without = await openStore({ path: withoutDir, create: true, identity, indexes: defaultIndexes().filter((index) => index.name !== 'search') })
-  await importFixture(without, messages)
+  await appendInRuns(without, messages)
   await without.close()
   await store.close()
   const withSearch = await storeBytes(dir, 'search')

@@ -4,15 +4,27 @@ import assert from 'node:assert/strict'
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createGunzip } from 'node:zlib'
-import path from 'node:path'
+import { flumeLogPath, messagesPath } from '@hearsay/test-fixtures'
 import type { FeedId, MessageId } from '@hearsay/keys'
 import type { MessageValue } from '@hearsay/message'
 import { messagesByType } from '../queries/by-type.ts'
 import type { Store } from '../types.ts'
 
-export const FIXTURES_DIR = process.env.HEARSAY_FIXTURES ?? '/work/shared/fixtures'
-export const NDJSON_10K = path.join(FIXTURES_DIR, 'msgs-10k.jsonl.gz')
-export const FLUME_10K = path.join(FIXTURES_DIR, 'flume-10k.log.offset.gz')
+export const NDJSON_10K = messagesPath('10k')
+export const FLUME_10K = flumeLogPath()
+
+/** Appends messages in their order, one run of same-author messages at a time, all accepted. */
+export async function appendInRuns(store: Store, messages: readonly { value: MessageValue }[]): Promise<void> {
+  for (let i = 0; i < messages.length;) {
+    const author = messages[i]!.value.author
+    let j = i
+    while (j < messages.length && messages[j]!.value.author === author) j++
+    const result = await store.append(author, messages.slice(i, j).map((m) => m.value))
+    assert.equal(result.rejected, undefined)
+    assert.equal(result.accepted.length, j - i)
+    i = j
+  }
+}
 
 /** Every feed of a fixture: its message ids, index i holding sequence i + 1. */
 export async function fixtureFeeds(file = NDJSON_10K): Promise<Map<FeedId, MessageId[]>> {
