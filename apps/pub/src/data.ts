@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { readSecretFile, SecretFileError, type Identity } from '@hearsay/keys'
+import { readSecretFile, SecretFileError, writeSecretFile, type Identity } from '@hearsay/keys'
 import type { Store } from '@hearsay/store'
 import { CliError, EXIT_FAILURE, usageError } from './errors.ts'
 import type { OptionSpecs } from './args.ts'
@@ -34,6 +34,27 @@ export function secretPath(dataDir: string): string {
 
 export function storePath(dataDir: string): string {
   return path.join(dataDir, 'db')
+}
+
+/** Whether `dataDir` is absent or empty: the only state in which a new identity may be made there. */
+export async function isUninitialised(dataDir: string): Promise<boolean> {
+  try {
+    return (await fs.readdir(dataDir)).length === 0
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true
+    throw err
+  }
+}
+
+/**
+ * Makes `dataDir` hold `identity`: the store first, then the secret. An initialisation cut off
+ * before the secret is written is simply run again, whereas a secret without its store would
+ * look initialised yet be unusable. Throws SecretFileError ESECRETEXISTS rather than overwrite.
+ */
+export async function initialiseDataDir(dataDir: string, identity: Identity): Promise<void> {
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await withStore(dataDir, identity, async () => undefined, { create: true })
+  await writeSecretFile(secretPath(dataDir), identity)
 }
 
 /** The identity of an initialised data directory; reads, never writes. */

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs'
-import { generateIdentity, readSecretFile, SecretFileError, writeSecretFile, type Identity } from '@hearsay/keys'
+import { generateIdentity, readSecretFile, SecretFileError, type Identity } from '@hearsay/keys'
 import { defineCommand, writeLine } from '../command.ts'
-import { DATA_OPTION, resolveDataDir, secretPath, withStore } from '../data.ts'
+import { DATA_OPTION, initialiseDataDir, resolveDataDir, secretPath } from '../data.ts'
 import { CliError, usageError } from '../errors.ts'
 
 export const init = defineCommand({
@@ -36,12 +36,8 @@ An existing secret is never overwritten: init on an initialised directory fails.
     const secret = secretPath(dataDir)
     await refuseExisting(secret)
 
-    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
-    // The store comes first: an init interrupted before the secret is written is simply run
-    // again, whereas a secret without its store would look initialised yet be unusable.
-    await withStore(dataDir, identity, async () => undefined, { create: true })
     try {
-      await writeSecretFile(secret, identity)
+      await initialiseDataDir(dataDir, identity)
     } catch (err) {
       if (err instanceof SecretFileError && err.code === 'ESECRETEXISTS') throw alreadyInitialised(secret)
       throw err

@@ -1,0 +1,15 @@
+import type { FeedId } from '@hearsay/keys'
+
+/** What a Peer reports as it runs; `hearsay start` prints these as JSON lines. */
+export type PeerEvent =
+  | { event: 'listening'; address: string }
+  | { event: 'connected'; peer: FeedId; address: string; inbound: boolean; local: boolean }
+  | { event: 'disconnected'; peer: FeedId; address: string; reason?: string }
+  | { event: 'connect-failed'; address: string; reason: string }
+  | { event: 'handshake-failed'; address: string; reason: string }
+  | { event: 'replicated'; peer: FeedId; feed: FeedId; accepted: number; duplicates: number; sequence: number | null }
+  | { event: 'cut-off'; peer: FeedId; address: string; reason: string }
+  | { event: 'fork'; peer: FeedId; feed: FeedId; sequence: number }
+  | { event: 'stream-ended'; peer: FeedId; feed: FeedId; reason: string }
+  | { event: 'wanted'; feeds: number }
+  | { event: 'error'; reason: string; peer?: FeedId; feed?: FeedId }

@@ -1,0 +1,167 @@
+import type { Source } from 'pull-stream'
+import type { FeedId } from '@hearsay/keys'
+import { StoreError, type AppendResult, type Store } from '@hearsay/store'
+import { pumpBatches, type Pump } from './pull.ts'
+import type { PeerEvent } from './events.ts'
+
+/** One connected peer as replication sees it. */
+export interface ReplicationPeer {
+  readonly id: FeedId
+  /** The peer's createHistoryStream, called over muxrpc. */
+  createHistoryStream(options: { id: FeedId; seq: number; live: boolean; keys: false }): Source<unknown>
+  /** Drops the peer: it sent us something no honest peer sends. */
+  cutOff(reason: string): void
+  readonly closed: boolean
+}
+
+/**
+ * How we fetch feeds from connected peers. createHistoryStream is the first; EBT will be
+ * another, chosen per peer, behind the same three calls.
+ */
+export interface ReplicationStrategy {
+  /** A peer connected: start fetching the wanted feeds from it. */
+  attach(peer: ReplicationPeer): void
+  /** It disconnected: stop everything on it. */
+  detach(peer: ReplicationPeer): void
+  /** The feeds we want changed: request new ones, drop unwanted (say, newly blocked) ones. */
+  setWanted(feeds: ReadonlySet<FeedId>): void
+  close(): void
+}
+
+/** One requested feed on one peer; its pump once the request is made. */
+interface Entry {
+  pump: Pump | null
+}
+
+/** `{sync: true}` markers some servers put in streams; they are not messages. */
+function isSyncMarker(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && (value as { sync?: unknown }).sync === true && !('author' in value)
+}
+
+/**
+ * Legacy replication: per peer, per wanted feed, one live createHistoryStream from the sequence
+ * after the latest we hold (so a reconnect resumes where the last connection stopped). What
+ * arrives is appended in batches, each validated against the feed; the first invalid message
+ * cuts the peer off (the valid ones before it are kept).
+ */
+export class HistoryStreamReplication implements ReplicationStrategy {
+  private wanted: ReadonlySet<FeedId> = new Set()
+  private readonly sessions = new Map<ReplicationPeer, Map<FeedId, Entry>>()
+  private closed = false
+
+  constructor(
+    private readonly store: Store,
+    private readonly emit: (event: PeerEvent) => void,
+  ) {}
+
+  attach(peer: ReplicationPeer): void {
+    if (this.closed || this.sessions.has(peer)) return
+    this.sessions.set(peer, new Map())
+    for (const feed of this.wanted) this.start(peer, feed)
+  }
+
+  detach(peer: ReplicationPeer): void {
+    const streams = this.sessions.get(peer)
+    if (!streams) return
+    this.sessions.delete(peer)
+    for (const entry of streams.values()) entry.pump?.abort()
+  }
+
+  setWanted(feeds: ReadonlySet<FeedId>): void {
+    this.wanted = new Set(feeds)
+    for (const [peer, streams] of this.sessions) {
+      for (const [feed, entry] of streams) {
+        if (!this.wanted.has(feed)) {
+          streams.delete(feed)
+          entry.pump?.abort()
+        }
+      }
+      for (const feed of this.wanted) if (!streams.has(feed)) this.start(peer, feed)
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    for (const peer of [...this.sessions.keys()]) this.detach(peer)
+  }
+
+  /** Streams being fetched from `peer` (for status and tests). */
+  feedsFrom(peer: ReplicationPeer): FeedId[] {
+    return [...(this.sessions.get(peer)?.keys() ?? [])]
+  }
+
+  private start(peer: ReplicationPeer, feed: FeedId): void {
+    const streams = this.sessions.get(peer)!
+    const entry: Entry = { pump: null }
+    streams.set(feed, entry)
+    const current = () => this.sessions.get(peer) === streams && streams.get(feed) === entry && !peer.closed
+    this.store.feedStatus(feed).then(
+      (status) => {
+        if (!current()) return
+        if (status?.forked) {
+          streams.delete(feed)
+          return
+        }
+        let source: Source<unknown>
+        try {
+          source = peer.createHistoryStream({ id: feed, seq: (status?.sequence ?? 0) + 1, live: true, keys: false })
+        } catch {
+          streams.delete(feed) // the connection closed meanwhile
+          return
+        }
+        entry.pump = pumpBatches(
+          source,
+          (batch) => this.receive(peer, feed, batch),
+          (end) => {
+            if (streams.get(feed) === entry) streams.delete(feed)
+            if (end instanceof Error && !peer.closed && !this.closed) {
+              this.emit({ event: 'stream-ended', peer: peer.id, feed, reason: end.message })
+            }
+          },
+        )
+      },
+      (err: unknown) => {
+        if (streams.get(feed) === entry) streams.delete(feed)
+        this.emit({ event: 'error', peer: peer.id, feed, reason: messageOf(err) })
+      },
+    )
+  }
+
+  private async receive(peer: ReplicationPeer, feed: FeedId, batch: unknown[]): Promise<boolean> {
+    const values = batch.filter((value) => !isSyncMarker(value))
+    if (values.length === 0) return true
+    let result: AppendResult
+    try {
+      result = await this.store.append(feed, values)
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return false
+      throw err
+    }
+    if (result.accepted.length > 0 || result.duplicates > 0) {
+      this.emit({
+        event: 'replicated',
+        peer: peer.id,
+        feed,
+        accepted: result.accepted.length,
+        duplicates: result.duplicates,
+        sequence: result.accepted.at(-1)?.value.sequence ?? null,
+      })
+    }
+    if (result.forked) {
+      this.emit({ event: 'fork', peer: peer.id, feed, sequence: result.forked.sequence })
+      return false
+    }
+    if (result.rejected) {
+      const { error } = result.rejected
+      // Another peer revealed a fork first: this one is not to blame.
+      if (error instanceof StoreError && error.code === 'ESTORE_FORKED') return false
+      peer.cutOff(`sent an invalid message of ${feed}: ${error.message}`)
+      return false
+    }
+    return true
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,60 @@
+// Runs the reference peer, ssb-server@16, in this process for the interop tests:
+//   node --import tsx ssb-server.ts DIR PORT [CAPS]
+// It loads ssb-db (ssb-server's core), ssb-master (its own key gets every method), ssb-gossip
+// (gossip.connect), ssb-replicate (createHistoryStream replication of the feeds it follows) and
+// ssb-friends 4.3 (which tells ssb-replicate whom to follow), but NOT ssb-ebt, so replication
+// with it is the legacy createHistoryStream kind. It listens on 127.0.0.1:PORT only, prints one
+// JSON line {"id", "address"} once listening, and exits on SIGTERM or when stdin closes.
+import { createRequire } from 'node:module'
+import path from 'node:path'
+
+const [dir, portText, caps = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='] = process.argv.slice(2)
+if (dir === undefined || portText === undefined) {
+  process.stderr.write('usage: ssb-server.ts DIR PORT [CAPS]\n')
+  process.exit(2)
+}
+const port = Number(portText)
+
+// Every plugin is resolved from ssb-server's own dependencies, so the versions are its own.
+const fromHere = createRequire(import.meta.url)
+const fromServer = createRequire(fromHere.resolve('ssb-server'))
+const ssbKeys = fromServer('ssb-keys')
+const keys = ssbKeys.loadOrCreateSync(path.join(dir, 'secret'))
+
+const createServer = fromServer('ssb-server')
+  .use(fromServer('ssb-master'))
+  .use(fromServer('ssb-gossip'))
+  .use(fromServer('ssb-replicate'))
+  .use(fromServer('ssb-friends'))
+
+const server = createServer({
+  path: dir,
+  keys,
+  host: '127.0.0.1',
+  port,
+  caps: { shs: caps, sign: null },
+  // No idle timeout: live replication may be quiet for a while between messages.
+  timers: { inactivity: -1, handshake: 15_000 },
+  connections: {
+    incoming: { net: [{ scope: 'device', host: '127.0.0.1', port, transform: 'shs' }] },
+    outgoing: { net: [{ transform: 'shs' }] },
+  },
+  friends: { hops: 2 },
+  gossip: { connections: 3 },
+  logging: { level: 'error' },
+})
+
+server.on('multiserver:listening', () => {
+  process.stdout.write(`${JSON.stringify({ id: server.id, address: server.getAddress('device') })}\n`)
+})
+
+let closing = false
+function shutdown(): void {
+  if (closing) return
+  closing = true
+  server.close(true, () => process.exit(0))
+  setTimeout(() => process.exit(0), 5_000).unref()
+}
+process.on('SIGTERM', shutdown)
+process.stdin.on('end', shutdown)
+process.stdin.resume()
