@@ -5,10 +5,12 @@
 // chunk's signatures are checked on worker threads (a validation pool) while the chunks before
 // it are written on this one, so verifying overlaps writing and indexing. A chunk is split by author, and
 // the store checks each feed's part against the feed's chain and writes the whole chunk, index
-// entries included, in one atomic LevelDB batch (see appendFeeds in store.ts): feeds arrive
-// interleaved, and a write per feed would mean a write per message or two. Nothing here can leave
-// the store half-written: an interrupted import keeps whole batches only, and running it again
-// stores what is missing, messages already held coming back as duplicates.
+// entries included, in one atomic LevelDB batch (see stageFeeds in store.ts): feeds arrive
+// interleaved, and a write per feed would mean a write per message or two. A chunk is checked
+// and indexed while the chunk before it is being written to disk; its results are counted once
+// its write is done. Nothing here can leave the store half-written: an interrupted import keeps
+// whole batches only, and running it again stores what is missing, messages already held coming
+// back as duplicates.
 //
 // Each feed's messages keep their file order; across feeds, the store's receive order (offsets)
 // follows the file chunk by chunk, feeds grouped within a chunk.
@@ -18,7 +20,7 @@ import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { FeedId, MessageId } from '@hearsay/keys'
 import { MessageError, createValidationPool, verifyMessage, type HmacKey, type ValidationPool } from '@hearsay/message'
-import { appendFeeds, storeHmacKey } from './store.ts'
+import { stageFeeds, storeHmacKey, type StagedAppend } from './store.ts'
 import { StoreError, type AppendResult, type Store } from './types.ts'
 
 export type ImportFormat = 'ndjson' | 'flume'
@@ -444,6 +446,12 @@ interface Ready extends Candidate {
   key: MessageId
 }
 
+/** Messages of a chunk the store took or already held, counted once its writes are done. */
+interface Tally {
+  accepted: number
+  duplicates: number
+}
+
 /** Verifies on this thread: the fallback when no pool is given. */
 const inlineVerifier: BatchVerifier = {
   async verifyBatch(values, hmacKey) {
@@ -468,8 +476,9 @@ class ImportRun {
   private readonly rejections: ImportRejection[] = []
   private readonly forked = new Set<FeedId>()
   private chunk: Candidate[] = []
-  /** Written chunks, oldest first; each resolves once its appends are done. */
+  /** Chunks on their way, oldest first; each resolves once its appends are written. */
   private inFlight: Array<Promise<void>> = []
+  /** Resolves once the last chunk submitted has been checked and its writes queued. */
   private tail: Promise<void> = Promise.resolve()
   private lastReport = 0
   private readonly hmacKey: HmacKey
@@ -535,16 +544,25 @@ class ImportRun {
     if (this.chunk.length === 0) return
     const chunk = this.chunk
     this.chunk = []
-    // Verification starts now, on other threads if there is a pool; writes keep file order.
+    // Verification starts now, on other threads if there is a pool. Chunks are handed to the
+    // store in file order, each once the one before it is prepared (not yet written): the store
+    // checks and indexes it while the one before is being written.
     const verdicts = this.verifier.verifyBatch(chunk.map((c) => c.value), this.hmacKey)
     verdicts.catch(() => undefined)
-    const written = this.tail.then(() => verdicts).then((v) => this.write(chunk, v))
+    const staged = this.tail.then(() => verdicts).then((v) => this.stage(chunk, v))
+    const tail = staged.then(() => undefined)
+    tail.catch(() => undefined)
+    this.tail = tail
+    const written = staged.then(({ committed }) => committed).then(() => this.report(false))
     written.catch(() => undefined)
-    this.tail = written
     this.inFlight.push(written)
   }
 
-  private async write(chunk: Candidate[], verdicts: Verdict[]): Promise<void> {
+  /**
+   * Hands a verified chunk to the store; resolves once all of its appends are prepared and
+   * queued, with a promise that resolves once they are written and counted.
+   */
+  private async stage(chunk: Candidate[], verdicts: Verdict[]): Promise<{ committed: Promise<void> }> {
     // By author, keeping each feed's messages in file order. Feeds interleave in a database's
     // receive order (the author changes on almost every message), so appending runs of one
     // author would write one message at a time.
@@ -570,20 +588,26 @@ class ImportRun {
       feed.push({ ...candidate, key: verdict.key })
     }
     // Every feed's first batch in one atomic write; what is left of a feed (a long run, or the
-    // messages after a refused one) follows feed by feed.
+    // messages after a refused one) follows feed by feed, each batch queued once the one
+    // before it says how far it got.
     const feeds = Array.from(byAuthor, ([author, messages]) => ({ author, messages, batch: messages.slice(0, this.batchSize) }))
-    const results = await appendFeeds(this.store, feeds.map(({ author, batch }) => ({ feed: author, values: batch.map((m) => m.value), ids: batch.map((m) => m.key) })))
-    const rest: Array<Promise<void>> = []
+    const tally: Tally = { accepted: 0, duplicates: 0 }
+    const first = await stageFeeds(this.store, feeds.map(({ author, batch }) => ({ feed: author, values: batch.map((m) => m.value), ids: batch.map((m) => m.key) })))
+    const commits = [first.committed]
     for (const [i, { author, messages, batch }] of feeds.entries()) {
-      const done = this.count(author, batch, results[i]!)
-      if (done < messages.length) rest.push(this.appendFeed(author, messages, done))
+      const done = this.count(author, batch, first.results[i]!, tally)
+      if (done < messages.length) await this.stageRest(author, messages, done, tally, commits)
     }
-    await Promise.all(rest)
-    this.report(false)
+    const committed = Promise.all(commits).then(() => {
+      this.accepted += tally.accepted
+      this.duplicates += tally.duplicates
+    })
+    committed.catch(() => undefined)
+    return { committed }
   }
 
-  /** Appends one feed's messages from `start` on, batch by batch, carrying on after a refused one. */
-  private async appendFeed(author: FeedId, messages: Ready[], start: number): Promise<void> {
+  /** Stages one feed's messages from `start` on, batch by batch, carrying on after a refused one. */
+  private async stageRest(author: FeedId, messages: Ready[], start: number, tally: Tally, commits: Array<Promise<void>>): Promise<void> {
     while (start < messages.length) {
       if (this.forked.has(author)) {
         for (const m of messages.slice(start)) {
@@ -592,15 +616,19 @@ class ImportRun {
         return
       }
       const batch = messages.slice(start, start + this.batchSize)
-      const [result] = await appendFeeds(this.store, [{ feed: author, values: batch.map((m) => m.value), ids: batch.map((m) => m.key) }])
-      start += this.count(author, batch, result!)
+      const staged: StagedAppend = await stageFeeds(this.store, [{ feed: author, values: batch.map((m) => m.value), ids: batch.map((m) => m.key) }])
+      commits.push(staged.committed)
+      start += this.count(author, batch, staged.results[0]!, tally)
     }
   }
 
-  /** Takes in what the store said of `batch`; returns how many of its messages are dealt with. */
-  private count(author: FeedId, batch: Ready[], result: AppendResult): number {
-    this.accepted += result.accepted.length
-    this.duplicates += result.duplicates
+  /**
+   * Takes in what the store said of `batch` (stored and duplicate messages into `tally`, to be
+   * counted once written); returns how many of its messages are dealt with.
+   */
+  private count(author: FeedId, batch: Ready[], result: AppendResult, tally: Tally): number {
+    tally.accepted += result.accepted.length
+    tally.duplicates += result.duplicates
     if (result.forked) {
       // The store stopped at the message that revealed the fork.
       const at = result.accepted.length + result.duplicates

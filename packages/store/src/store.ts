@@ -6,7 +6,7 @@ import {
   MessageError, checkSuccessor, createMessage, messageIdOf, verifyMessage,
   type Content, type HmacKey, type MessageValue, type ValidMessage,
 } from '@hearsay/message'
-import { feedKey, feedSequenceKey, messageIdPrefix, messageKey, offsetKey, readOffset } from './keys.ts'
+import { feedKey, feedSequenceKey, messageIdPrefix, offsetKey, readOffset } from './keys.ts'
 import { decodeLogEntry, encodeLogEntry } from './log-codec.ts'
 import type { IndexDefinition, IndexedMessage, IndexProgress, IndexWriter } from './indexes/definition.ts'
 import { defaultIndexes } from './indexes/all.ts'
@@ -21,16 +21,84 @@ function binarySublevel(db: Db, name: string) {
   return db.sublevel<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
 }
 type Sub = ReturnType<typeof binarySublevel>
-type BatchOp = { type: 'put'; sublevel: Sub; key: Buffer; value: Buffer } | { type: 'del'; sublevel: Sub; key: Buffer }
+type ChainedBatch = ReturnType<Db['batch']>
+
+/**
+ * One atomic LevelDB write, built op by op. Keys go to the root database with their key space's
+ * prefix (`!name!`, what the sublevel would add) already in place, through a chained batch that
+ * copies each op into LevelDB's own write batch as it comes: an array batch would keep every
+ * op object alive until the write, then convert each one (reading its properties, prefixing
+ * its key) in one long stretch on the main thread.
+ */
+class WriteBatch {
+  private chained: ChainedBatch | null = null
+  constructor(private readonly db: Db) {}
+
+  get empty(): boolean {
+    return this.chained === null
+  }
+
+  /** `key` is the whole root key, prefix included. */
+  putRaw(key: Buffer, value: Buffer): void {
+    (this.chained ??= this.db.batch()).put(key, value)
+  }
+
+  put(prefix: Buffer, key: Uint8Array, value: Uint8Array): void {
+    (this.chained ??= this.db.batch()).put(prefixed(prefix, key), value.length === 0 ? EMPTY : toBuffer(value))
+  }
+
+  del(prefix: Buffer, key: Uint8Array): void {
+    (this.chained ??= this.db.batch()).del(prefixed(prefix, key))
+  }
+
+  async write(): Promise<void> {
+    const chained = this.chained
+    this.chained = null
+    if (chained) await chained.write()
+  }
+
+  /** Drops what was added, writing nothing. */
+  discard(): void {
+    const chained = this.chained
+    this.chained = null
+    chained?.close().catch(() => undefined)
+  }
+}
+
+/** What an index writes through: its key space in whichever batch is being built. */
+class SpaceWriter implements IndexWriter {
+  batch: WriteBatch | null = null
+  constructor(private readonly prefix: Buffer) {}
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.batch!.put(this.prefix, key, value)
+  }
+
+  del(key: Uint8Array): void {
+    this.batch!.del(this.prefix, key)
+  }
+}
 
 /** What one or more appends will write together, atomically. */
 interface PendingWrite {
-  ops: BatchOp[]
+  batch: WriteBatch
   indexed: IndexedMessage[]
   /** The last offset taken so far. */
   offset: number
   /** Each feed's state after it. */
   states: Map<FeedId, FeedStatus>
+}
+
+/** A prepared write in the queue to LevelDB; `done` settles once it is written (or refused). */
+interface QueuedWrite {
+  write: PendingWrite
+  done: Promise<void>
+}
+
+/** Results of appends whose write is queued; they hold once `committed` resolves. */
+export interface StagedAppend {
+  results: AppendResult[]
+  committed: Promise<void>
 }
 
 /** Recorded per index; a mismatch with the running code means the index must be rebuilt. */
@@ -42,6 +110,11 @@ interface IndexMeta {
 
 const READ_CHUNK = 256
 const REBUILD_CHUNK = 2000
+/**
+ * Writes prepared ahead, the one being written included: the next write is checked and indexed
+ * while the last is being written, and no further (each one waiting holds its batch in memory).
+ */
+const MAX_QUEUED_WRITES = 2
 const EMPTY = Buffer.alloc(0)
 
 /** Opens (and with `create`, creates) a store; a missing, locked or corrupt database is a StoreError. */
@@ -78,10 +151,26 @@ export interface FeedBatch {
  * Not part of the public Store interface.
  */
 export async function appendFeeds(store: Store, batches: readonly FeedBatch[]): Promise<AppendResult[]> {
-  if (store instanceof LevelStore) return store.appendFeeds(batches)
-  const results: AppendResult[] = []
-  for (const { feed, values } of batches) results.push(await store.append(feed, values))
+  if (!(store instanceof LevelStore)) {
+    const results: AppendResult[] = []
+    for (const { feed, values } of batches) results.push(await store.append(feed, values))
+    return results
+  }
+  const { results, committed } = await store.stageFeeds(batches)
+  await committed
   return results
+}
+
+/**
+ * Package-internal, for import: `appendFeeds` in two steps. It resolves once the batches are
+ * checked and indexed and their write is queued, with what the store will say of each; those
+ * results hold once `committed` resolves (if it rejects, none of it was written). Meanwhile the
+ * next appends can be prepared: the store checks and indexes one write while the one before
+ * it is being written, each building on the feed states the writes before it leave.
+ */
+export async function stageFeeds(store: Store, batches: readonly FeedBatch[]): Promise<StagedAppend> {
+  if (store instanceof LevelStore) return store.stageFeeds(batches)
+  return { results: await appendFeeds(store, batches), committed: Promise.resolve() }
 }
 
 /** Package-internal: the HMAC key a store validates with, for verifying on its behalf. */
@@ -133,10 +222,29 @@ class LevelStore implements Store {
   /** offset → box1 key of messages we could decrypt, so reads need no key exchange. */
   private readonly unboxKeys: Sub
   private readonly indexSpaces = new Map<string, Sub>()
+  /** Root-key prefixes (`!name!`) of the key spaces above, for writing through the root. */
+  private readonly prefix: Record<'log' | 'feed' | 'key' | 'state' | 'meta' | 'unbox', Buffer>
+  /** One writer per index, in `indexes` order, pointed at each batch as it is built. */
+  private readonly writers: SpaceWriter[]
   private readonly listeners = new Set<(message: IndexedMessage) => void>()
+  /** Feed states as written to disk (null: we hold none of the feed). */
   private readonly statusCache = new Map<FeedId, FeedStatus | null>()
-  /** Writes run one at a time so each sees the feed states the previous one left. */
-  private writing: Promise<unknown> = Promise.resolve()
+  /**
+   * Appends are prepared (checked, indexed, put in a batch) one at a time, in call order, and
+   * written one at a time in the same order; a write can be prepared while the one before it
+   * is being written. It then builds on what the writes queued before it will leave:
+   * `queued` holds those writes, `staged` the feed states they leave, and the offsets they take
+   * go up to the last one's. `statusCache` and `lastOffset` change only once a write is on
+   * disk. If a write fails, every write prepared on top of it is refused unwritten, the staged
+   * states are dropped, and `epoch` moves on so that an append being prepared meanwhile (on
+   * states that will never be written) is refused too.
+   */
+  private preparing: Promise<unknown> = Promise.resolve()
+  private committing: Promise<unknown> = Promise.resolve()
+  private queued: QueuedWrite[] = []
+  private readonly staged = new Map<FeedId, { status: FeedStatus; write: PendingWrite }>()
+  private epoch = 0
+  private failure: unknown = null
   private closed = false
   lastOffset = 0
 
@@ -153,11 +261,18 @@ class LevelStore implements Store {
     this.states = binarySublevel(db, 'state')
     this.meta = binarySublevel(db, 'meta')
     this.unboxKeys = binarySublevel(db, 'unbox')
+    this.prefix = {
+      log: rootPrefix(this.log), feed: rootPrefix(this.feeds), key: rootPrefix(this.byKey),
+      state: rootPrefix(this.states), meta: rootPrefix(this.meta), unbox: rootPrefix(this.unboxKeys),
+    }
     const names = new Set<string>()
+    this.writers = []
     for (const index of this.indexes) {
       if (names.has(index.name)) throw new Error(`two indexes are named ${index.name}`)
       names.add(index.name)
-      this.indexSpaces.set(index.name, binarySublevel(db, `i:${index.name}`))
+      const space = binarySublevel(db, `i:${index.name}`)
+      this.indexSpaces.set(index.name, space)
+      this.writers.push(new SpaceWriter(rootPrefix(space)))
     }
   }
 
@@ -180,31 +295,40 @@ class LevelStore implements Store {
     const cached = this.statusCache.get(feed)
     if (cached !== undefined) return cached
     const raw = await this.states.get(feedKey(feed))
+    // A write of this feed may have landed while we read; its state is the newer one.
+    const landed = this.statusCache.get(feed)
+    if (landed !== undefined) return landed
     const status = raw === undefined ? null : (JSON.parse(raw.toString('utf8')) as FeedStatus)
     this.statusCache.set(feed, status)
     return status
   }
 
-  append(feed: FeedId, values: readonly unknown[]): Promise<AppendResult> {
-    return this.serialise(() => this.appendNow(feed, values))
+  async append(feed: FeedId, values: readonly unknown[]): Promise<AppendResult> {
+    const { results, committed } = await this.serialise(() => this.stage([{ feed, values }]))
+    await committed
+    return results[0]!
   }
 
-  /** See the exported `appendFeeds`. */
-  appendFeeds(batches: readonly FeedBatch[]): Promise<AppendResult[]> {
-    return this.serialise(() => this.appendFeedsNow(batches))
+  /** See the exported `stageFeeds`. */
+  stageFeeds(batches: readonly FeedBatch[]): Promise<StagedAppend> {
+    return this.serialise(() => this.stage(batches))
   }
 
-  publish(identity: Identity, content: Content): Promise<StoredMessage> {
-    return this.serialise(async () => {
-      const status = await this.feedStatus(identity.id)
+  async publish(identity: Identity, content: Content): Promise<StoredMessage> {
+    const { results, committed } = await this.serialise(async () => {
+      await this.room()
+      const epoch = this.epoch
+      const status = await this.preparedStatus(identity.id)
       if (status?.forked) throw new StoreError('ESTORE_FORKED', `your feed ${identity.id} is forked at sequence ${status.forked.sequence}; publishing would deepen the fork`)
       // Author timestamps of one feed should not run backwards, even if the clock does.
       const timestamp = Math.max(Date.now(), status ? status.timestamp + 1 : 0)
       const message = createMessage({ identity, previous: status, content, timestamp, hmacKey: this.hmacKey })
-      const result = await this.appendNow(identity.id, [message.value])
-      if (result.rejected) throw result.rejected.error
-      return result.accepted[0]!
+      return this.stageNow([{ feed: identity.id, values: [message.value] }], epoch)
     })
+    await committed
+    const result = results[0]!
+    if (result.rejected) throw result.rejected.error
+    return result.accepted[0]!
   }
 
   async get(id: MessageId, options: ReadOptions = {}): Promise<IndexedMessage | null> {
@@ -282,14 +406,16 @@ class LevelStore implements Store {
     if (this.closed) return
     this.closed = true
     this.listeners.clear()
-    await this.writing.catch(() => undefined)
+    await this.preparing
+    await this.committing
     await this.db.close()
   }
 
+  /** Runs `work` once the preparing of earlier appends is over (whether or not it succeeded). */
   private serialise<T>(work: () => Promise<T>): Promise<T> {
     this.assertOpen()
-    const run = this.writing.then(work, work)
-    this.writing = run.catch(() => undefined)
+    const run = this.preparing.then(work, work)
+    this.preparing = run.catch(() => undefined)
     return run
   }
 
@@ -297,54 +423,153 @@ class LevelStore implements Store {
     if (this.closed) throw new StoreError('ESTORE_CLOSED', 'the store is closed')
   }
 
-  private async appendNow(feed: FeedId, values: readonly unknown[]): Promise<AppendResult> {
-    return (await this.appendFeedsNow([{ feed, values }]))[0]!
-  }
-
-  private async appendFeedsNow(batches: readonly FeedBatch[]): Promise<AppendResult[]> {
-    const write: PendingWrite = { ops: [], indexed: [], offset: this.lastOffset, states: new Map() }
-    const results: AppendResult[] = []
-    for (const { feed, values, ids } of batches) {
-      // A feed's second batch must see the first one stored.
-      if (write.states.has(feed)) await this.commit(write)
-      results.push(await this.prepareAppend(feed, values, ids, write))
+  /** Waits until fewer than MAX_QUEUED_WRITES writes are queued. */
+  private async room(): Promise<void> {
+    while (this.queued.length >= MAX_QUEUED_WRITES) {
+      const head = this.queued[0]!
+      await head.done.catch(() => undefined)
+      // Settled writes leave the queue as they settle; this only guards against waiting forever.
+      if (this.queued[0] === head) this.queued.shift()
     }
-    await this.commit(write)
-    return results
   }
 
-  private async commit(write: PendingWrite): Promise<void> {
-    if (write.ops.length === 0) return
-    const { ops, indexed, offset, states } = write
-    Object.assign(write, { ops: [], indexed: [], states: new Map() })
-    await this.db.batch(ops)
-    this.lastOffset = offset
-    for (const [feed, status] of states) this.statusCache.set(feed, status)
-    for (const message of indexed) for (const listener of this.listeners) listener(message)
+  private async stage(batches: readonly FeedBatch[]): Promise<StagedAppend> {
+    await this.room()
+    return this.stageNow(batches, this.epoch)
+  }
+
+  /** Prepares `batches` on the states the queued writes leave, and queues their write(s). */
+  private async stageNow(batches: readonly FeedBatch[], epoch: number): Promise<StagedAppend> {
+    if (batches.length > 1) await this.readStates(batches)
+    const results: AppendResult[] = []
+    const commits: Array<Promise<void>> = []
+    let write = this.newWrite()
+    try {
+      for (const { feed, values, ids } of batches) {
+        // A feed's second batch goes in a write of its own, after the first one's.
+        if (write.states.has(feed)) {
+          commits.push(this.enqueue(write, epoch))
+          write = this.newWrite()
+        }
+        results.push(await this.prepareAppend(feed, values, ids, write, epoch))
+      }
+      commits.push(this.enqueue(write, epoch))
+    } catch (err) {
+      write.batch.discard()
+      throw err
+    }
+    const committed = commits.length === 1 ? commits[0]! : Promise.all(commits).then(() => undefined)
+    committed.catch(() => undefined)
+    return { results, committed }
+  }
+
+  private newWrite(): PendingWrite {
+    return { batch: new WriteBatch(this.db), indexed: [], offset: this.queued.at(-1)?.write.offset ?? this.lastOffset, states: new Map() }
+  }
+
+  /** Queues a prepared write behind the others; the promise settles once it is written. */
+  private enqueue(write: PendingWrite, epoch: number): Promise<void> {
+    if (epoch !== this.epoch) throw this.failure
+    if (write.batch.empty) {
+      // Nothing to write, but its results hold only once what they built on is written.
+      const done = this.committing.then(() => this.checkEpoch(epoch))
+      this.committing = done.catch(() => undefined)
+      return done
+    }
+    for (const [feed, status] of write.states) this.staged.set(feed, { status, write })
+    const done = this.committing.then(() => this.commit(write, epoch))
+    this.committing = done.catch(() => undefined)
+    this.queued.push({ write, done })
+    return done
+  }
+
+  private checkEpoch(epoch: number): void {
+    if (epoch !== this.epoch) throw this.failure
+  }
+
+  private async commit(write: PendingWrite, epoch: number): Promise<void> {
+    if (epoch !== this.epoch) {
+      // Prepared on a write that failed.
+      write.batch.discard()
+      throw this.failure
+    }
+    try {
+      await write.batch.write()
+    } catch (err) {
+      this.epoch++
+      this.failure = err
+      this.queued = []
+      this.staged.clear()
+      throw err
+    }
+    if (this.queued[0]?.write === write) this.queued.shift()
+    this.lastOffset = write.offset
+    for (const [feed, status] of write.states) {
+      this.statusCache.set(feed, status)
+      if (this.staged.get(feed)?.write === write) this.staged.delete(feed)
+    }
+    for (const message of write.indexed) for (const listener of this.listeners) listener(message)
+  }
+
+  /** Reads the states of the feeds in `batches` that are neither cached nor staged, in one go. */
+  private async readStates(batches: readonly FeedBatch[]): Promise<void> {
+    const feeds: FeedId[] = []
+    const keys: Buffer[] = []
+    for (const { feed } of batches) {
+      if (this.statusCache.has(feed) || this.staged.has(feed)) continue
+      let key
+      try {
+        key = feedKey(feed)
+      } catch {
+        continue // not a feed id: left for prepareAppend to refuse as before
+      }
+      feeds.push(feed)
+      keys.push(key)
+    }
+    if (feeds.length === 0) return
+    this.assertOpen()
+    const raws = await this.states.getMany(keys)
+    for (let i = 0; i < feeds.length; i++) {
+      // A write of the feed may have landed while we read; its state is the newer one.
+      if (this.statusCache.has(feeds[i]!)) continue
+      const raw = raws[i]
+      this.statusCache.set(feeds[i]!, raw === undefined ? null : (JSON.parse(raw.toString('utf8')) as FeedStatus))
+    }
+  }
+
+  /** A feed's state as the writes queued so far leave it. */
+  private preparedStatus(feed: FeedId): Promise<FeedStatus | null> | FeedStatus | null {
+    this.assertOpen()
+    const staged = this.staged.get(feed)
+    if (staged) return staged.status
+    const cached = this.statusCache.get(feed)
+    return cached !== undefined ? cached : this.feedStatus(feed)
   }
 
   /** Validates one feed's batch against its state and adds what passes to `write`. */
-  private async prepareAppend(feed: FeedId, values: readonly unknown[], verifiedIds: readonly MessageId[] | undefined, write: PendingWrite): Promise<AppendResult> {
+  private async prepareAppend(feed: FeedId, values: readonly unknown[], verifiedIds: readonly MessageId[] | undefined, write: PendingWrite, epoch: number): Promise<AppendResult> {
     const result: AppendResult = { accepted: [], duplicates: 0 }
-    let status = await this.feedStatus(feed)
+    let status = await this.preparedStatus(feed)
     if (status?.forked) {
       result.rejected = { index: 0, error: new StoreError('ESTORE_FORKED', `${feed} is forked at sequence ${status.forked.sequence}; it accepts no more messages`) }
       return result
     }
-    const { ops, indexed } = write
-    const opsBefore = ops.length
+    const { batch, indexed } = write
+    const { writers, indexes } = this
+    for (let i = 0; i < writers.length; i++) writers[i]!.batch = batch
+    let author: Buffer | null = null
     let offset = write.offset
     const receivedAt = Date.now()
     for (let index = 0; index < values.length; index++) {
       const value = values[index]
-      const author = (value as { author?: unknown } | null)?.author
-      if (author !== feed) {
-        result.rejected = { index, error: new MessageError('EMSG_AUTHOR', `a message by ${String(author)} cannot be appended to ${feed}`) }
+      const claimed = (value as { author?: unknown } | null)?.author
+      if (claimed !== feed) {
+        result.rejected = { index, error: new MessageError('EMSG_AUTHOR', `a message by ${String(claimed)} cannot be appended to ${feed}`) }
         break
       }
       const sequence = (value as { sequence?: unknown }).sequence
       if (status && typeof sequence === 'number' && sequence <= status.sequence) {
-        const outcome = await this.compareWithStored(feed, value, sequence, result.accepted, verifiedIds?.[index])
+        const outcome = await this.compareWithStored(feed, value, sequence, result.accepted, verifiedIds?.[index], epoch)
         if (outcome === 'duplicate') {
           result.duplicates++
           continue
@@ -369,35 +594,34 @@ class LevelStore implements Store {
         break
       }
       offset++
+      author ??= feedKey(feed)
       const stored: StoredMessage = { key: valid.key, value: valid.value, timestamp: receivedAt, offset }
-      const offsetBytes = offsetKey(offset)
-      ops.push(
-        { type: 'put', sublevel: this.log, key: offsetBytes, value: encodeLogEntry(stored) },
-        { type: 'put', sublevel: this.feeds, key: feedSequenceKey(feed, valid.value.sequence), value: offsetBytes },
-        { type: 'put', sublevel: this.byKey, key: messageKey(valid.key, offset), value: EMPTY },
-      )
-      const message = this.decryptForIndexing(stored, ops)
-      for (const definition of this.indexes) definition.index(message, this.writerFor(definition, ops))
+      const logKey = offsetKeyIn(this.prefix.log, offset)
+      batch.putRaw(logKey, encodeLogEntry(stored))
+      batch.putRaw(feedSequenceKeyIn(this.prefix.feed, author, valid.value.sequence), logKey.subarray(this.prefix.log.length))
+      batch.putRaw(messageKeyIn(this.prefix.key, valid.key, offset), EMPTY)
+      const message = this.decryptForIndexing(stored, batch)
+      for (let i = 0; i < indexes.length; i++) indexes[i]!.index(message, writers[i]!)
       indexed.push(message)
       result.accepted.push(stored)
       status = { id: valid.key, sequence: valid.value.sequence, timestamp: valid.value.timestamp }
     }
     if (result.forked) status = { ...(status as FeedStatus), forked: result.forked }
-    if (ops.length === opsBefore && !result.forked) return result
-    ops.push({ type: 'put', sublevel: this.states, key: feedKey(feed), value: Buffer.from(JSON.stringify(status)) })
+    if (result.accepted.length === 0 && !result.forked) return result
+    batch.put(this.prefix.state, author ?? feedKey(feed), Buffer.from(JSON.stringify(status)))
     write.offset = offset
     write.states.set(feed, status as FeedStatus)
     return result
   }
 
   /** Decrypts box1 content addressed to us, recording its key for later reads. */
-  private decryptForIndexing(message: StoredMessage, ops: BatchOp[]): IndexedMessage {
+  private decryptForIndexing(message: StoredMessage, batch: WriteBatch): IndexedMessage {
     const { content } = message.value
     if (typeof content !== 'string' || !this.unboxer) return message
     const key = this.unboxer.unboxKey(content)
     if (!key) return message
     const decrypted = decryptWithKey(message, key)
-    if (decrypted.private) ops.push({ type: 'put', sublevel: this.unboxKeys, key: offsetKey(message.offset), value: Buffer.from(key) })
+    if (decrypted.private) batch.put(this.prefix.unbox, offsetKey(message.offset), key)
     return decrypted
   }
 
@@ -407,14 +631,6 @@ class LevelStore implements Store {
     return key ? decryptWithKey(message, key) : message
   }
 
-  private writerFor(definition: IndexDefinition, ops: BatchOp[]): IndexWriter {
-    const sublevel = this.indexSpaces.get(definition.name)!
-    return {
-      put: (key, value) => ops.push({ type: 'put', sublevel, key: toBuffer(key), value: value.length === 0 ? EMPTY : toBuffer(value) }),
-      del: (key) => ops.push({ type: 'del', sublevel, key: toBuffer(key) }),
-    }
-  }
-
   /**
    * Drops one index (or, with null, the decryption keys) and rebuilds it from the log. Its meta
    * is written last, so a crash mid-way leaves it marked stale and it is rebuilt again.
@@ -422,29 +638,32 @@ class LevelStore implements Store {
   private async rebuild(index: IndexDefinition | null, reason: IndexProgress['reason'], onProgress?: (progress: IndexProgress) => void): Promise<void> {
     const name = index?.name ?? 'unbox'
     const space = index ? this.indexSpaces.get(index.name)! : this.unboxKeys
+    const writer = index ? this.writers[this.indexes.indexOf(index)]! : null
     await space.clear()
     const total = this.lastOffset
     let done = 0
-    let ops: BatchOp[] = []
+    let batch = new WriteBatch(this.db)
     const flush = async () => {
-      if (ops.length > 0) await this.db.batch(ops)
-      ops = []
+      await batch.write()
+      batch = new WriteBatch(this.db)
       onProgress?.({ index: name, done, total, reason })
     }
     if (total > 0) {
       for await (const [key, value] of this.log.iterator({})) {
         const stored = decodeLogEntry(readOffset(key), value)
         if (index) {
-          index.index(await this.withStoredDecryption(stored), this.writerFor(index, ops))
+          const message = await this.withStoredDecryption(stored)
+          writer!.batch = batch
+          index.index(message, writer!)
         } else {
-          this.decryptForIndexing(stored, ops)
+          this.decryptForIndexing(stored, batch)
         }
         done++
         if (done % REBUILD_CHUNK === 0) await flush()
       }
     }
     const meta: IndexMeta = { version: index?.version ?? 1, identity: this.identity?.id ?? null }
-    ops.push({ type: 'put', sublevel: this.meta, key: Buffer.from(index ? `index:${index.name}` : 'unbox'), value: Buffer.from(JSON.stringify(meta)) })
+    batch.put(this.prefix.meta, Buffer.from(index ? `index:${index.name}` : 'unbox'), Buffer.from(JSON.stringify(meta)))
     await flush()
   }
 
@@ -462,7 +681,7 @@ class LevelStore implements Store {
   }
 
   /** A message at a sequence we already hold: the same one again, a fork, or simply invalid. */
-  private async compareWithStored(feed: FeedId, value: unknown, sequence: number, pending: StoredMessage[], verifiedId?: MessageId): Promise<'duplicate' | ForkRecord | Error> {
+  private async compareWithStored(feed: FeedId, value: unknown, sequence: number, pending: StoredMessage[], verifiedId: MessageId | undefined, epoch: number): Promise<'duplicate' | ForkRecord | Error> {
     let incoming
     try {
       incoming = this.verify(value, verifiedId)
@@ -470,6 +689,11 @@ class LevelStore implements Store {
       return err as Error
     }
     const inBatch = pending.find((m) => m.value.sequence === sequence)
+    if (!inBatch && this.staged.has(feed)) {
+      // The message we hold may be in a queued write: read it once that is on disk.
+      await this.committing
+      this.checkEpoch(epoch)
+    }
     const keptKey = inBatch?.key ?? (await this.keyAt(feed, sequence))
     if (keptKey === incoming.key) return 'duplicate'
     if (keptKey === null) return new StoreError('ESTORE_CORRUPT', `${feed} has no message ${sequence} though its state says it does`)
@@ -489,6 +713,75 @@ function decryptWithKey(message: StoredMessage, key: Uint8Array): IndexedMessage
   const content = unboxWithKey(message.value.content as string, Buffer.from(key))
   if (content === null || typeof content !== 'object' || Array.isArray(content) || typeof (content as { type?: unknown }).type !== 'string') return message
   return { ...message, value: { ...message.value, content: content as Content }, private: true }
+}
+
+/** The prefix a sublevel gives its keys in the root database. */
+function rootPrefix(space: Sub): Buffer {
+  return Buffer.from(space.prefix, 'utf8')
+}
+
+/** prefix ‖ key in one allocation; short prefixes and keys are copied byte by byte, cheaper than a native call. */
+function prefixed(prefix: Buffer, key: Uint8Array): Buffer {
+  const p = prefix.length
+  const n = key.length
+  const out = Buffer.allocUnsafe(p + n)
+  for (let i = 0; i < p; i++) out[i] = prefix[i]!
+  if (n > 32) out.set(key, p)
+  else for (let i = 0; i < n; i++) out[p + i] = key[i]!
+  return out
+}
+
+/** prefix ‖ offsetKey(offset) */
+function offsetKeyIn(prefix: Buffer, offset: number): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + 6)
+  prefix.copy(key, 0)
+  key.writeUIntBE(offset, prefix.length, 6)
+  return key
+}
+
+/** prefix ‖ feedSequenceKey(author, sequence), from the author's key bytes. */
+function feedSequenceKeyIn(prefix: Buffer, author: Buffer, sequence: number): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + 36)
+  prefix.copy(key, 0)
+  author.copy(key, prefix.length)
+  key.writeUInt32BE(sequence, prefix.length + 32)
+  return key
+}
+
+const ID_PREFIX_BYTES = 12
+const BASE64 = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) BASE64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i
+
+/**
+ * prefix ‖ messageKey(id, offset). The id is one we derived (canonical base64), so its first 12
+ * bytes are its first 16 base64 characters, decoded here; anything else goes the long way.
+ */
+function messageKeyIn(prefix: Buffer, id: MessageId, offset: number): Buffer {
+  const p = prefix.length
+  const key = Buffer.allocUnsafe(p + ID_PREFIX_BYTES + 6)
+  prefix.copy(key, 0)
+  let at = p
+  for (let i = 1; i < 17; i += 4) {
+    const a = sextet(id, i)
+    const b = sextet(id, i + 1)
+    const c = sextet(id, i + 2)
+    const d = sextet(id, i + 3)
+    if ((a | b | c | d) < 0) {
+      messageIdPrefix(id).copy(key, p)
+      at = p + ID_PREFIX_BYTES
+      break
+    }
+    key[at++] = (a << 2) | (b >> 4)
+    key[at++] = ((b & 0xf) << 4) | (c >> 2)
+    key[at++] = ((c & 0x3) << 6) | d
+  }
+  key.writeUIntBE(offset, at, 6)
+  return key
+}
+
+function sextet(text: string, at: number): number {
+  const code = text.charCodeAt(at)
+  return code < 128 ? BASE64[code]! : -1
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

@@ -1,7 +1,7 @@
 // What the social indexes read out of message content, shared with the live queries so that
 // "would this message be in that index?" has exactly one answer. Everything here is synchronous
 // and allocation-light: it runs once per stored message on the import path.
-import { blobHash, feedPublicKey, messageHash, type FeedId, type MessageId } from '@hearsay/keys'
+import type { FeedId, MessageId } from '@hearsay/keys'
 import type { IndexedMessage } from './definition.ts'
 import { sortTime } from './codec.ts'
 
@@ -37,17 +37,65 @@ export function looksLikeRef(value: string): boolean {
  * first, so the throwing decoders of @hearsay/keys only see strings that almost surely decode.
  */
 export function refBytes(ref: string): Buffer | null {
-  if (!looksLikeRef(ref)) return null
-  try {
-    const sigil = ref.charCodeAt(0)
-    return sigil === SIGIL_FEED ? feedPublicKey(ref) : sigil === SIGIL_MESSAGE ? messageHash(ref) : blobHash(ref)
-  } catch {
-    return null
-  }
+  return looksLikeRef(ref) ? decodeKey(ref) : null
 }
 
+/** Standard base64 alphabet → 6-bit value; -1 for anything else. */
+const BASE64 = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) BASE64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i
+const PAD = 0x3d // '='
+
+/**
+ * The 32 bytes of the base64 at ref[1..45), or null unless it is canonical: what @hearsay/keys'
+ * feedPublicKey / messageHash / blobHash accept, decoded here without a round trip through
+ * Node's lenient decoder and encoder. 32 bytes are 43 characters of the standard alphabet and
+ * one '='; canonical means the last character's two unused bits are zero.
+ */
+function decodeKey(ref: string): Buffer | null {
+  if (ref.charCodeAt(44) !== PAD) return null
+  const out = Buffer.allocUnsafe(32)
+  let at = 0
+  // Ten groups of four characters make 30 bytes.
+  for (let i = 1; i < 41; i += 4) {
+    const a = sextet(ref, i)
+    const b = sextet(ref, i + 1)
+    const c = sextet(ref, i + 2)
+    const d = sextet(ref, i + 3)
+    if ((a | b | c | d) < 0) return null
+    out[at++] = (a << 2) | (b >> 4)
+    out[at++] = ((b & 0xf) << 4) | (c >> 2)
+    out[at++] = ((c & 0x3) << 6) | d
+  }
+  const a = sextet(ref, 41)
+  const b = sextet(ref, 42)
+  const c = sextet(ref, 43)
+  if ((a | b | c) < 0 || (c & 0x3) !== 0) return null
+  out[at++] = (a << 2) | (b >> 4)
+  out[at] = ((b & 0xf) << 4) | (c >> 2)
+  return out
+}
+
+function sextet(text: string, at: number): number {
+  const code = text.charCodeAt(at)
+  return code < 128 ? BASE64[code]! : -1
+}
+
+let lastFeed: string | null = null
+let lastFeedBytes: Buffer | null = null
+
+/**
+ * The 32 bytes of a canonical feed id, or null. Several indexes ask for the same author in a
+ * row, so the last answer is kept: the buffer returned may be shared, and must not be changed.
+ */
 export function feedBytes(value: unknown): Buffer | null {
-  return typeof value === 'string' && value.length === FEED_REF_LENGTH && value.charCodeAt(0) === SIGIL_FEED ? refBytes(value) : null
+  if (typeof value !== 'string' || value.length !== FEED_REF_LENGTH || value.charCodeAt(0) !== SIGIL_FEED) return null
+  if (value === lastFeed) return lastFeedBytes
+  const bytes = refBytes(value)
+  if (bytes) {
+    lastFeed = value
+    lastFeedBytes = bytes
+  }
+  return bytes
 }
 
 export function messageBytes(value: unknown): Buffer | null {
@@ -135,22 +183,24 @@ export function normalizeTag(tag: string): string | null {
  */
 export function hashtagsOf(content: PublicContent): string[] {
   const found: string[] = []
-  const add = (raw: string) => {
-    const tag = normalizeTag(raw)
-    if (tag !== null && !found.includes(tag)) found.push(tag)
-  }
   const { channel, mentions, text } = content
-  if (typeof channel === 'string') add(channel)
+  if (typeof channel === 'string') addTag(found, channel)
   if (Array.isArray(mentions)) {
     for (const mention of mentions) {
       const link = typeof mention === 'string' ? mention : typeof mention === 'object' && mention !== null ? (mention as { link?: unknown }).link : undefined
-      if (typeof link === 'string' && link.charCodeAt(0) === 0x23) add(link)
+      if (typeof link === 'string' && link.charCodeAt(0) === 0x23) addTag(found, link)
     }
   }
   if (typeof text === 'string' && text.includes('#')) {
-    for (const match of text.matchAll(TAG_IN_TEXT)) add(match[1]!)
+    for (const match of text.matchAll(TAG_IN_TEXT)) addTag(found, match[1]!)
   }
   return found
+}
+
+// A function of its own, not a closure in hashtagsOf: one closure per message adds up on import.
+function addTag(found: string[], raw: string): void {
+  const tag = normalizeTag(raw)
+  if (tag !== null && !found.includes(tag)) found.push(tag)
 }
 
 /** The 12-byte order key every message-listing index ends in: sortTime ‖ offset. */

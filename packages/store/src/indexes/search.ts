@@ -69,11 +69,21 @@ export function tokenPrefix(space: number, token: string): Buffer {
 }
 
 function postingKey(space: number, token: string, suffix: Buffer): Buffer {
-  const length = Buffer.byteLength(token)
-  const key = Buffer.allocUnsafe(length + 2 + suffix.length)
+  // Tokens are short and mostly ASCII: copied a character at a time, they skip the UTF-8 encoder.
+  const chars = token.length
+  let ascii = true
+  for (let i = 0; i < chars; i++) {
+    if (token.charCodeAt(i) > 0x7f) {
+      ascii = false
+      break
+    }
+  }
+  const length = ascii ? chars : Buffer.byteLength(token)
+  const key = Buffer.allocUnsafe(length + 2 + POSTING_SUFFIX_BYTES)
   key[0] = space
-  key.write(token, 1, 'utf8')
+  if (ascii) for (let i = 0; i < chars; i++) key[i + 1] = token.charCodeAt(i)
+  else key.write(token, 1, 'utf8')
   key[length + 1] = 0
-  suffix.copy(key, length + 2)
+  for (let i = 0; i < POSTING_SUFFIX_BYTES; i++) key[length + 2 + i] = suffix[i]!
   return key
 }

@@ -53,13 +53,46 @@ function isSurrogatePair(text: string, at: number): boolean {
  */
 export function tokenize(text: string, limit = MAX_TOKENS_PER_MESSAGE): string[] {
   const seen = new Set<string>()
-  for (const word of normaliseText(text).split(SEPARATORS)) {
-    const token = clip(word)
-    if (token === null || STOP_WORDS.has(token) || seen.has(token)) continue
-    seen.add(token)
-    if (seen.size >= limit) break
+  const lower = text.toLowerCase()
+  if (!tokenizeAscii(lower, seen, limit)) {
+    for (const word of normaliseText(text).split(SEPARATORS)) {
+      const token = clip(word)
+      if (token === null || STOP_WORDS.has(token) || seen.has(token)) continue
+      seen.add(token)
+      if (seen.size >= limit) break
+    }
   }
-  return [...seen]
+  return Array.from(seen)
+}
+
+/**
+ * `tokenize` of lowercased text that is all ASCII (most posts), without regular expressions:
+ * there NFKD changes nothing, letters and digits are [a-z0-9], and a character is a code
+ * point. Adds the tokens to `seen` and returns true; returns false, having added nothing, at
+ * the first character beyond ASCII.
+ */
+function tokenizeAscii(lower: string, seen: Set<string>, limit: number): boolean {
+  const length = lower.length
+  for (let i = 0; i < length; i++) if (lower.charCodeAt(i) > 0x7f) return false
+  let start = -1
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? lower.charCodeAt(i) : 0x20
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+      if (start < 0) start = i
+      continue
+    }
+    if (start < 0) continue
+    const wordLength = i - start
+    if (wordLength >= MIN_TOKEN_LENGTH) {
+      const token = lower.slice(start, wordLength > MAX_TOKEN_LENGTH ? start + MAX_TOKEN_LENGTH : i)
+      if (!STOP_WORDS.has(token) && !seen.has(token)) {
+        seen.add(token)
+        if (seen.size >= limit) return true
+      }
+    }
+    start = -1
+  }
+  return true
 }
 
 export interface ParsedQuery {
