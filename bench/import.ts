@@ -40,6 +40,14 @@ interface QueryFigures {
   items: number
 }
 
+/** What reopening our store costs beyond that: index rebuilds (there should be none) and the home feed. */
+interface ReopenFigures extends QueryFigures {
+  rebuildEvents: number
+  /** First page (50) of the fixture's main identity's home feed, on the open store. */
+  homeFeedMs: number
+  homeFeedItems: number
+}
+
 export async function run(): Promise<void> {
   const file = messagesPath(FIXTURE)
   const root = await mkdtemp(path.join(tmpdir(), 'hearsay-bench-import-'))
@@ -47,7 +55,7 @@ export async function run(): Promise<void> {
     const oursDir = path.join(root, 'hearsay')
     const ours = await inChild<ImportFigures>('ours', oursDir, file)
     const oursBytes = diskBytes(oursDir)
-    const oursQuery = await inChild<QueryFigures>('ours-query', oursDir)
+    const oursQuery = await inChild<ReopenFigures>('ours-query', oursDir)
     console.log(`hearsay: ${ours.detail}`)
     const inlineDir = path.join(root, 'hearsay-inline')
     const inline = await inChild<ImportFigures>('ours-inline', inlineDir, file)
@@ -104,6 +112,9 @@ export async function run(): Promise<void> {
         ...(theirsAdd ? [row('ssb-db2 add(), one call a message', theirsAdd.run, theirsAdd.bytes, null)] : []),
       ],
     ))
+    console.log()
+    console.log(`reopening our ${FIXTURE} store: ${oursQuery.rebuildEvents} index rebuild events; ` +
+      `home feed of the main identity, first page: ${oursQuery.homeFeedMs.toFixed(1)} ms (${oursQuery.homeFeedItems} posts)`)
     if (theirs) {
       const oursRate = ours.accepted / ours.ms
       const theirRate = theirs.run.accepted / theirs.run.ms
@@ -162,7 +173,12 @@ async function oursImport(dir: string, file: string, usePool: boolean, allIndexe
   // Import's default: a pool of all cores but the main thread's, which writes and indexes.
   const threads = usePool ? Math.max(1, os.availableParallelism() - 1) : 0
   const indexes = allIndexes ? defaultIndexes() : []
-  const store = await openStore({ path: dir, create: true, indexes })
+  // Imported as the fixture's main identity, as the app imports for its user (its private
+  // messages are decrypted and indexed too).
+  const { readSecretFile } = await import('@hearsay/keys')
+  const { mainSecretPath } = await import('@hearsay/test-fixtures')
+  const identity = await readSecretFile(mainSecretPath(FIXTURE))
+  const store = await openStore({ path: dir, create: true, indexes, identity })
   const memory = memorySampler()
   const t0 = performance.now()
   const result = await importMessages(store, file, { chunkSize: WINDOW, threads })
@@ -174,14 +190,22 @@ async function oursImport(dir: string, file: string, usePool: boolean, allIndexe
   return { ms, accepted: result.accepted, ...rss, detail: `${result.accepted} accepted, ${result.duplicates} duplicates, ${result.rejectedCount} rejected; ${where}; indexes: ${names}` }
 }
 
-async function oursQuery(dir: string): Promise<QueryFigures> {
-  const { openStore, messagesByType } = await import('@hearsay/store')
+async function oursQuery(dir: string): Promise<ReopenFigures> {
+  const { openStore, messagesByType, homeFeed } = await import('@hearsay/store')
+  const { readSecretFile } = await import('@hearsay/keys')
+  const { mainSecretPath } = await import('@hearsay/test-fixtures')
+  const main = await readSecretFile(mainSecretPath(FIXTURE))
+  let rebuildEvents = 0
   const t0 = performance.now()
-  const store = await openStore({ path: dir })
+  // Opened as the identity it was imported for, as the app would; any rebuild would show here.
+  const store = await openStore({ path: dir, identity: main, onIndexProgress: () => rebuildEvents++ })
   const page = await messagesByType(store, 'post', { limit: 50 })
   const ms = performance.now() - t0
+  const t1 = performance.now()
+  const home = await homeFeed(store, main.id, { limit: 50 })
+  const homeFeedMs = performance.now() - t1
   await store.close()
-  return { ms, items: page.items.length }
+  return { ms, items: page.items.length, rebuildEvents, homeFeedMs, homeFeedItems: home.items.length }
 }
 
 interface Db2 {
