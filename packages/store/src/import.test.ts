@@ -1,4 +1,4 @@
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -7,8 +7,8 @@ import { createGunzip, gzipSync } from 'node:zlib'
 import path from 'node:path'
 import { generateIdentity, type FeedId, type MessageId } from '@hearsay/keys'
 import { createValidationPool, type ValidMessage } from '@hearsay/message'
-import { importMessages, openStore, type BatchVerifier, type ImportProgress, type ImportRejection, type Store } from './index.ts'
-import { posts, signChain, tempDir } from './test-helpers.ts'
+import { importMessages, openStore, type BatchVerifier, type ImportOptions, type ImportProgress, type ImportRejection, type Store } from './index.ts'
+import { collect, posts, signChain, tempDir } from './test-helpers.ts'
 import { FLUME_10K, NDJSON_10K, assertConsistent, fixtureFeeds } from './testing/fixtures.ts'
 
 const alice = generateIdentity(Buffer.alloc(32, 11))
@@ -16,12 +16,6 @@ const bob = generateIdentity(Buffer.alloc(32, 12))
 const carol = generateIdentity(Buffer.alloc(32, 13))
 const dave = generateIdentity(Buffer.alloc(32, 14))
 const eve = generateIdentity(Buffer.alloc(32, 15))
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) out.push(item)
-  return out
-}
 
 async function feedKeys(store: Store, feed: FeedId): Promise<MessageId[]> {
   return (await collect(store.readFeed(feed))).map((m) => m.key)
@@ -156,14 +150,19 @@ async function assertTroubledStore(store: Store, f: ReturnType<typeof troubledLi
   assert.equal(await assertConsistent(store, expected), 10)
 }
 
-test('garbage, a cut-short line, a forged signature, a wrong key and a fork are each reported, and every valid message is kept', async (t) => {
+/** The troubled lines written to a file and imported into a new store. */
+async function importTroubled(t: TestContext, options: ImportOptions = {}) {
   const dir = await tempDir(t)
   const f = troubledLines()
   const file = path.join(dir, 'troubled.jsonl')
   await writeFile(file, f.text)
   const store = await openStore({ path: path.join(dir, 'store'), create: true })
   t.after(() => store.close())
-  const result = await importMessages(store, file)
+  return { dir, f, store, result: await importMessages(store, file, options) }
+}
+
+test('garbage, a cut-short line, a forged signature, a wrong key and a fork are each reported, and every valid message is kept', async (t) => {
+  const { dir, f, store, result } = await importTroubled(t)
   assert.deepEqual({ ...result, rejected: result.rejected.map(brief) }, { format: 'ndjson', ...troubledOutcome })
   const byLine = new Map(result.rejected.map((r) => [r.line, r]))
   assert.equal(byLine.get(7)!.key, f.b[1]!.key, 'a misnamed message is reported under the id it really has')
@@ -315,13 +314,7 @@ test('the rejection list is capped but every rejection is counted, and an abort 
 test('with a validation pool of the caller\'s verifying on worker threads, the results are the same', async (t) => {
   const pool = createValidationPool({ threads: 2 })
   t.after(() => pool.close())
-  const dir = await tempDir(t)
-  const f = troubledLines()
-  const file = path.join(dir, 'troubled.jsonl')
-  await writeFile(file, f.text)
-  const store = await openStore({ path: path.join(dir, 'store'), create: true })
-  t.after(() => store.close())
-  const result = await importMessages(store, file, { verifier: pool, chunkSize: 4 })
+  const { dir, f, store, result } = await importTroubled(t, { verifier: pool, chunkSize: 4 })
   assert.deepEqual({ ...result, rejected: result.rejected.map(brief) }, { format: 'ndjson', ...troubledOutcome })
   await assertTroubledStore(store, f)
 

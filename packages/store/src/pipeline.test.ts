@@ -7,16 +7,10 @@ import assert from 'node:assert/strict'
 import { generateIdentity } from '@hearsay/keys'
 import { openStore, type Store } from './index.ts'
 import { stageFeeds } from './store.ts'
-import { posts, signChain, tempDir } from './test-helpers.ts'
+import { collect, posts, signChain, tempDir } from './test-helpers.ts'
 
 const alice = generateIdentity(Buffer.alloc(32, 1))
 const bob = generateIdentity(Buffer.alloc(32, 2))
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) out.push(item)
-  return out
-}
 
 /** Slows every batch write down a little, and makes the `nth` (1-based) one from now on fail. */
 function failNthWrite(store: Store, nth: number): void {

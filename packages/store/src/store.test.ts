@@ -4,16 +4,10 @@ import { readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { generateIdentity } from '@hearsay/keys'
 import { openStore, StoreError, type StoredMessage } from './index.ts'
-import { posts, signChain, tempDir } from './test-helpers.ts'
+import { collect, posts, signChain, tempDir } from './test-helpers.ts'
 
 const alice = generateIdentity(Buffer.alloc(32, 1))
 const bob = generateIdentity(Buffer.alloc(32, 2))
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) out.push(item)
-  return out
-}
 
 test('a feed appended in batches reads back in sequence order, and survives reopening', async (t) => {
   const dir = await tempDir(t)

@@ -27,3 +27,10 @@ export function signChain(identity: Identity, contents: Content[], previous: Fee
 export function posts(count: number, prefix = 'post'): Content[] {
   return Array.from({ length: count }, (_, i) => ({ type: 'post', text: `${prefix} ${i + 1}` }))
 }
+
+/** Everything an async iterable yields, in order. */
+export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of source) out.push(item)
+  return out
+}

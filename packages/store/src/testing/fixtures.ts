@@ -9,6 +9,7 @@ import type { FeedId, MessageId } from '@hearsay/keys'
 import type { MessageValue } from '@hearsay/message'
 import { messagesByType } from '../queries/by-type.ts'
 import type { Store } from '../types.ts'
+import { collect } from '../test-helpers.ts'
 
 export const NDJSON_10K = messagesPath('10k')
 export const FLUME_10K = flumeLogPath()
@@ -39,12 +40,6 @@ export async function fixtureFeeds(file = NDJSON_10K): Promise<Map<FeedId, Messa
     ids.push(key)
   }
   return feeds
-}
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const item of source) out.push(item)
-  return out
 }
 
 /** Every message of one type through the public type index, following cursors. */
