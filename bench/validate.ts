@@ -62,11 +62,7 @@ export async function run(): Promise<void> {
       feeds = new Map()
     },
     block(start, end) {
-      for (let i = start; i < end; i++) {
-        const value = values[i]!
-        const { key } = validateMessage(feeds.get(value.author) ?? null, value)
-        feeds.set(value.author, { id: key, sequence: value.sequence, timestamp: value.timestamp })
-      }
+      validateChain(values, start, end, feeds)
     },
   }
 
@@ -200,11 +196,7 @@ function breakdown(values: MessageValue[], signed: Buffer[], signatures: Buffer[
         feeds = new Map()
       },
       block(start, end) {
-        for (let i = start; i < end; i++) {
-          const value = values[i]!
-          const { key } = validateMessage(feeds.get(value.author) ?? null, value)
-          feeds.set(value.author, { id: key, sequence: value.sequence, timestamp: value.timestamp })
-        }
+        validateChain(values, start, end, feeds)
       },
     },
   ]
@@ -230,4 +222,13 @@ function chlorideBackend(): string {
   if (!native) return 'an unknown backend'
   const pkg = require(native.replace(/index\.js$/, 'package.json')) as { version: string }
   return `sodium-native ${pkg.version} (native libsodium, not the JS fallback)`
+}
+
+/** What a store does per message: validate each against its feed's state, then advance the state. */
+function validateChain(values: readonly MessageValue[], start: number, end: number, feeds: Map<string, FeedState>): void {
+  for (let i = start; i < end; i++) {
+    const value = values[i]!
+    const { key } = validateMessage(feeds.get(value.author) ?? null, value)
+    feeds.set(value.author, { id: key, sequence: value.sequence, timestamp: value.timestamp })
+  }
 }
