@@ -2,11 +2,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import sodium from 'sodium-native'
-import { generateIdentity, sign, type Identity } from '@hearsay/keys'
+import { MAIN_NETWORK_CAPS, formatNetShsAddress, generateIdentity, sign, type Identity } from '@hearsay/keys'
 import {
-  ENCRYPTED_PORT, LEGACY_PORT, MAIN_NETWORK_CAPS, MAX_BEACON_BYTES,
+  ENCRYPTED_PORT, LEGACY_PORT, MAX_BEACON_BYTES,
   DiscoveryOptionsError, InvalidBeaconError,
-  decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon, formatNetShsAddress, parseEncryptedBeacon, parseLegacyBeacon,
+  decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon, parseEncryptedBeacon, parseLegacyBeacon,
 } from './index.ts'
 import { SsbLanCodec } from './testing/ssb-lan.ts'
 

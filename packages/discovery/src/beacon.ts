@@ -1,8 +1,8 @@
 // The two UDP beacons ssb-lan (and, for the legacy one, ssb-local before it) broadcasts,
 // byte for byte. Parsers never throw: every packet they see comes from anyone on the LAN.
 import sodium from 'sodium-native'
-import { feedPublicKey, sign, verify, type Identity } from '@hearsay/keys'
-import { parseNetShsAddress, type NetShsAddress } from './address.ts'
+import { capsKey, feedPublicKey, sign, verify, type Identity, type NetShsAddress } from '@hearsay/keys'
+import { parseLanAddress } from './address.ts'
 import { DiscoveryOptionsError, InvalidBeaconError } from './errors.ts'
 
 /** ssb-local's port, kept by ssb-lan for its legacy mode. */
@@ -17,8 +17,6 @@ export const BEACON_INTERVAL = 2000
  * while bounding the work a flood of junk can cost us.
  */
 export const MAX_BEACON_BYTES = 1024
-/** The secret-handshake caps key of the main Scuttlebutt network (ssb-caps' `shs`). */
-export const MAIN_NETWORK_CAPS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
 
 const SIGNATURE_BYTES = 64
 const MAC_BYTES = 16
@@ -28,15 +26,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** A caps key as its 32 bytes; given as canonical base64 or as bytes. */
 export function decodeCaps(caps: string | Uint8Array): Buffer {
-  const bytes = typeof caps === 'string' ? Buffer.from(caps, 'base64') : Buffer.from(caps)
-  if (bytes.length !== 32 || (typeof caps === 'string' && bytes.toString('base64') !== caps)) {
+  try {
+    return capsKey(caps)
+  } catch {
     throw new DiscoveryOptionsError('caps must be 32 bytes, given as canonical base64 or bytes')
   }
-  return bytes
 }
 
 function checkAddress(address: string): NetShsAddress {
-  const parsed = parseNetShsAddress(address)
+  const parsed = parseLanAddress(address)
   if (!parsed) throw new InvalidBeaconError(`not a net:IP:PORT~shs:KEY address: ${JSON.stringify(address.slice(0, 200))}`)
   if (!/^[\x21-\x7e]+$/.test(address)) throw new InvalidBeaconError('a beacon address must be printable ASCII')
   return parsed
@@ -59,7 +57,7 @@ export function parseLegacyBeacon(packet: Uint8Array): NetShsAddress | null {
   // Multiserver addresses are printable ASCII; checking bytes first also rules out
   // non-UTF-8 that Buffer#toString would quietly turn into U+FFFD.
   for (const byte of packet) if (byte < 0x21 || byte > 0x7e) return null
-  return parseNetShsAddress(Buffer.from(packet).toString('latin1'))
+  return parseLanAddress(Buffer.from(packet).toString('latin1'))
 }
 
 // ssb-keys' signObj/verifyObj sign the object pretty-printed with two spaces; ssb-lan signs
@@ -119,7 +117,7 @@ export function parseEncryptedBeacon(packet: Uint8Array, caps: string | Uint8Arr
   const address = (body as { address?: unknown }).address
   if (typeof address !== 'string') return null
 
-  const parsed = parseNetShsAddress(address)
+  const parsed = parseLanAddress(address)
   if (!parsed) return null
   // The signature covers the whole announced string; it must be by the key we will dial.
   if (!verify(feedPublicKey(parsed.key), signature, signedBytes(address))) return null

@@ -1,6 +1,6 @@
-export { formatNetShsAddress, parseNetShsAddress, type NetShsAddress } from './address.ts'
+export { parseLanAddress } from './address.ts'
 export {
-  BEACON_INTERVAL, ENCRYPTED_PORT, LEGACY_PORT, MAIN_NETWORK_CAPS, MAX_BEACON_BYTES,
+  BEACON_INTERVAL, ENCRYPTED_PORT, LEGACY_PORT, MAX_BEACON_BYTES,
   decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon, parseEncryptedBeacon, parseLegacyBeacon,
 } from './beacon.ts'
 export { DiscoveryOptionsError, InvalidBeaconError } from './errors.ts'

@@ -3,10 +3,10 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { generateIdentity, type Identity } from '@hearsay/keys'
+import { MAIN_NETWORK_CAPS, formatNetShsAddress, generateIdentity, type Identity } from '@hearsay/keys'
 import {
-  DiscoveryOptionsError, MAIN_NETWORK_CAPS, MAX_BEACON_BYTES,
-  createLanDiscovery, decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon, formatNetShsAddress,
+  DiscoveryOptionsError, MAX_BEACON_BYTES,
+  createLanDiscovery, decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon,
   type LanDiscovery, type LanDiscoveryOptions,
 } from './index.ts'
 import { freeUdpPort, loopbackSender, nextPeer, recordPeers } from './testing/net.ts'

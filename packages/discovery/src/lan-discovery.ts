@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIPv4 } from 'node:net'
 import type { Service } from 'bonjour-service'
-import { isFeedId, type FeedId, type Identity } from '@hearsay/keys'
-import { formatNetShsAddress, parseNetShsAddress, type NetShsAddress } from './address.ts'
+import { formatNetShsAddress, isFeedId, type FeedId, type Identity, type NetShsAddress } from '@hearsay/keys'
+import { parseLanAddress } from './address.ts'
 import {
   BEACON_INTERVAL, ENCRYPTED_PORT, LEGACY_PORT, MAX_BEACON_BYTES,
   decodeCaps, encodeEncryptedBeacon, encodeLegacyBeacon, parseEncryptedBeacon, parseLegacyBeacon,
@@ -128,7 +128,7 @@ export class LanDiscovery extends EventEmitter<LanDiscoveryEvents> {
     super()
     if (!options || !isFeedId(options.identity?.id)) throw new DiscoveryOptionsError('identity must be an Identity from @hearsay/keys')
     checkPort('port', options.port, false)
-    if (options.host !== undefined && !parseNetShsAddress(formatNetShsAddress(options.host, options.port, options.identity.id))) {
+    if (options.host !== undefined && !parseLanAddress(formatNetShsAddress(options.host, options.port, options.identity.id))) {
       throw new DiscoveryOptionsError(`host must be an IP address peers can dial, not ${JSON.stringify(options.host)}`)
     }
     for (const address of options.broadcast ?? []) {

@@ -4,10 +4,10 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { Bonjour } from 'bonjour-service'
-import { generateIdentity } from '@hearsay/keys'
+import { MAIN_NETWORK_CAPS, formatNetShsAddress, generateIdentity } from '@hearsay/keys'
 import {
-  MAIN_NETWORK_CAPS, MDNS_SERVICE_TYPE,
-  createLanDiscovery, formatNetShsAddress, mdnsInstanceName, mdnsTxt, parseMdnsService,
+  MDNS_SERVICE_TYPE,
+  createLanDiscovery, mdnsInstanceName, mdnsTxt, parseMdnsService,
   type LanDiscovery,
 } from './index.ts'
 import { freeUdpPort, loopbackMulticastWorks, nextPeer, recordPeers } from './testing/net.ts'

@@ -4,8 +4,8 @@
 // act on; SRV and A records are published for generic DNS-SD browsers.
 import type { EventEmitter } from 'node:events'
 import { Bonjour, type Browser, type Service } from 'bonjour-service'
-import { feedPublicKey, isFeedId, type FeedId } from '@hearsay/keys'
-import { parseNetShsAddress, type NetShsAddress } from './address.ts'
+import { feedPublicKey, isFeedId, type FeedId, type NetShsAddress } from '@hearsay/keys'
+import { parseLanAddress } from './address.ts'
 
 /** DNS-SD service type, announced as `_ssb._tcp.local`. */
 export const MDNS_SERVICE_TYPE = 'ssb'
@@ -64,7 +64,7 @@ export function parseMdnsService(service: { txt?: unknown }): NetShsAddress | nu
   const key = Object.hasOwn(txt, 'key') ? (txt as Record<string, unknown>).key : undefined
   const address = Object.hasOwn(txt, 'address') ? (txt as Record<string, unknown>).address : undefined
   if (!isFeedId(key) || typeof address !== 'string' || address.length > 255) return null
-  const parsed = parseNetShsAddress(address)
+  const parsed = parseLanAddress(address)
   return parsed && parsed.key === key ? parsed : null
 }
 

@@ -109,7 +109,7 @@ test('a peer serving an invalid signature, a skipped sequence or an oversize mes
   const us = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
   for (const [name, served, reason] of cases) {
     const address = await servingPeer(t, (feed) => (feed === carol.id ? served : []))
-    const hostile = parseAddress(address).feed
+    const hostile = parseAddress(address).key
     const before = us.events.length
     await us.peer.connect(address)
     const cut = await waitForEvent(us, (e) => e.event === 'cut-off' && e.peer === hostile && us.events.indexOf(e) >= before)

@@ -3,9 +3,8 @@ import MultiServer, { type Multiserver, type MultiserverStream, type Transform }
 import Net from 'multiserver/plugins/net.js'
 import Shs from 'multiserver/plugins/shs.js'
 import type { Duplex, Source } from 'pull-stream'
-import { toFeedId, type FeedId, type Identity } from '@hearsay/keys'
-import { formatAddress, parseAddress } from './address.ts'
-import { capsKey } from './caps.ts'
+import { capsKey, formatNetShsAddress, toFeedId, type FeedId, type Identity } from '@hearsay/keys'
+import { parseAddress } from './address.ts'
 import { coalesce } from './pull.ts'
 
 /** How long a secret handshake may take before the connection is dropped (ssb-config's default). */
@@ -106,7 +105,7 @@ export class Transport {
       const port = fixedPort ? this.options.port! : await freePort(host)
       try {
         await this.listenOn(host, port, onConnection, onHandshakeError)
-        this.listenAddress = formatAddress({ host, port, feed: this.id })
+        this.listenAddress = formatNetShsAddress(host, port, this.id)
         return this.listenAddress
       } catch (err) {
         // A free port can be taken between finding and binding it: try another.
@@ -136,8 +135,7 @@ export class Transport {
   /** Dials a `net:HOST:PORT~shs:KEY` address and handshakes; rejects if either fails. */
   connect(address: string): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error('the transport is closed'))
-    const parsed = parseAddress(address)
-    const canonical = formatAddress(parsed)
+    const canonical = parseAddress(address).address
     return new Promise((resolve, reject) => {
       this.client.client(canonical, (err, stream) => {
         if (err || !stream) return reject(err ?? new Error(`could not connect to ${canonical}`))

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { generateIdentity, isFeedId, type FeedId } from '@hearsay/keys'
+import { capsKey, generateIdentity, isFeedId, type FeedId } from '@hearsay/keys'
 import { defineCommand, writeLine } from '../command.ts'
 import { DATA_OPTION, initialiseDataDir, isUninitialised, loadIdentity, resolveDataDir, withStore } from '../data.ts'
 import { usageError } from '../errors.ts'
@@ -43,7 +43,7 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
       return id as FeedId
     })
     // Loaded here so other commands never load the network stack.
-    const { Peer, capsKey, parseAddress } = await import('@hearsay/network')
+    const { Peer, parseAddress } = await import('@hearsay/network')
     const peers = list(values.peers)
     for (const address of peers) {
       try {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
-import { MAIN_NETWORK_CAPS } from '../caps.ts'
+import { MAIN_NETWORK_CAPS } from '@hearsay/keys'
 import { freePort } from '../transport.ts'
 import { defer, tempDir, type Teardown } from './helpers.ts'
 
