@@ -24,6 +24,8 @@ const SELF = fileURLToPath(import.meta.url)
 const REPO = path.resolve(path.dirname(SELF), '..')
 /** Messages read before being split by author, for both sides (ours: its default chunk size). */
 const WINDOW = 1000
+/** The home feed is asked for once more this many times: one figure on a busy machine is noise. */
+const HOME_FEED_REPEATS = 9
 
 interface ImportFigures {
   ms: number
@@ -43,8 +45,9 @@ interface QueryFigures {
 /** What reopening our store costs beyond that: index rebuilds (there should be none) and the home feed. */
 interface ReopenFigures extends QueryFigures {
   rebuildEvents: number
-  /** First page (50) of the fixture's main identity's home feed, on the open store. */
+  /** First page (50) of the fixture's main identity's home feed, on the open store: the first ask, then the median of asking again. */
   homeFeedMs: number
+  homeFeedAgainMs: number
   homeFeedItems: number
 }
 
@@ -114,7 +117,8 @@ export async function run(): Promise<void> {
     ))
     console.log()
     console.log(`reopening our ${FIXTURE} store: ${oursQuery.rebuildEvents} index rebuild events; ` +
-      `home feed of the main identity, first page: ${oursQuery.homeFeedMs.toFixed(1)} ms (${oursQuery.homeFeedItems} posts)`)
+      `home feed of the main identity, first page: ${oursQuery.homeFeedMs.toFixed(1)} ms (${oursQuery.homeFeedItems} posts), ` +
+      `${oursQuery.homeFeedAgainMs.toFixed(1)} ms asked again (median of ${HOME_FEED_REPEATS})`)
     if (theirs) {
       const oursRate = ours.accepted / ours.ms
       const theirRate = theirs.run.accepted / theirs.run.ms
@@ -204,8 +208,15 @@ async function oursQuery(dir: string): Promise<ReopenFigures> {
   const t1 = performance.now()
   const home = await homeFeed(store, main.id, { limit: 50 })
   const homeFeedMs = performance.now() - t1
+  const again: number[] = []
+  for (let i = 0; i < HOME_FEED_REPEATS; i++) {
+    const t2 = performance.now()
+    await homeFeed(store, main.id, { limit: 50 })
+    again.push(performance.now() - t2)
+  }
+  const homeFeedAgainMs = again.sort((a, b) => a - b)[HOME_FEED_REPEATS >> 1]!
   await store.close()
-  return { ms, items: page.items.length, rebuildEvents, homeFeedMs, homeFeedItems: home.items.length }
+  return { ms, items: page.items.length, rebuildEvents, homeFeedMs, homeFeedAgainMs, homeFeedItems: home.items.length }
 }
 
 interface Db2 {

@@ -13,6 +13,7 @@ import {
   openStore, homeFeed, profilePosts, thread, profile, followers, following, blocked, hops, notifications,
   hashtagFeed, votesFor, backlinksOf, type IndexedMessage, type Page, type PageOptions, type Store,
 } from './index.ts'
+import { homeFeedPage, HOME_SCAN_BUDGET } from './queries/feeds.ts'
 
 const SECRET = mainSecretPath('10k')
 
@@ -118,13 +119,18 @@ function edgeSet(graph: Map<FeedId, Map<FeedId, string>>, from: FeedId, state: s
   return new Set([...(graph.get(from) ?? [])].filter(([, s]) => s === state).map(([to]) => to))
 }
 
-test('fixture: the home feed is the newest posts of followed feeds and me, less blocks', async () => {
-  const f = await fixture()
-  assert.equal(f.me.id, REPORT_MAIN)
+/** The main identity's home feed, computed from the parsed fixture. */
+function expectedHome(f: Fixture): { authors: Set<FeedId>; expected: MessageId[] } {
   const graph = edges(f)
   const authors = new Set([f.me.id, ...edgeSet(graph, f.me.id, 'follow')])
   for (const feed of edgeSet(graph, f.me.id, 'block')) authors.delete(feed)
-  const expected = newestFirst(f, f.pub.filter((m) => m.value.content.type === 'post' && authors.has(m.value.author)))
+  return { authors, expected: newestFirst(f, f.pub.filter((m) => m.value.content.type === 'post' && authors.has(m.value.author))) }
+}
+
+test('fixture: the home feed is the newest posts of followed feeds and me, less blocks', async () => {
+  const f = await fixture()
+  assert.equal(f.me.id, REPORT_MAIN)
+  const { authors, expected } = expectedHome(f)
   assert.equal(new Set(f.pub.map((m) => m.value.timestamp)).size, f.pub.length, 'fixture timestamps are distinct: the order is unambiguous')
 
   let started = performance.now()
@@ -138,6 +144,18 @@ test('fixture: the home feed is the newest posts of followed feeds and me, less 
   const second = await homeFeed(f.store, f.me.id, { cursor: first.cursor! })
   assert.deepEqual(keys(second.items), expected.slice(50, 100))
   assert.deepEqual(keys(await allPages((o) => homeFeed(f.store, f.me.id, o), 500)), expected)
+})
+
+test('fixture: the home feed is the same whether it walks the time line, merges author lists, or switches mid-page', async () => {
+  const f = await fixture()
+  const { expected } = expectedHome(f)
+  assert.ok(expected.length > 500, `${expected.length} posts`)
+  // From "merge only", through switches at many points of a page, to "never merge".
+  const cases = [[0, 50], [1, 50], [49, 50], [50, 50], [51, 50], [333, 50], [HOME_SCAN_BUDGET, 50], [Number.MAX_SAFE_INTEGER, 50], [20, 7]]
+  for (const [budget, limit] of cases) {
+    const pages = await allPages((o) => homeFeedPage(f.store, f.me.id, o, budget!), limit)
+    assert.deepEqual(keys(pages), expected, `budget ${budget}, pages of ${limit}`)
+  }
 })
 
 test('fixture: profile posts, all pages', async () => {
@@ -373,7 +391,7 @@ test('fixture: private messages decrypted for main reach none of the social inde
   for await (const m of f.store.readLog({ decrypt: true })) if (m.private) privateOffsets.add(m.offset)
   assert.ok(privateOffsets.size > 100, `${privateOffsets.size} private messages for main`)
   const pointedAt = new Set<number>()
-  for (const name of ['posts', 'threads', 'backlinks', 'mentions', 'hashtags']) {
+  for (const name of ['posts', 'timeline', 'threads', 'backlinks', 'mentions', 'hashtags']) {
     for await (const key of f.store.indexReader(name).keys({})) pointedAt.add(key.readUIntBE(key.length - 6, 6))
   }
   for (const name of ['votes', 'contacts']) {

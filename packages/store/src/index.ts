@@ -1,4 +1,5 @@
 export { openStore } from './store.ts'
+export type { LocalState } from './local-state.ts'
 export {
   StoreError,
   type Store, type StoredMessage, type OpenStoreOptions, type AppendResult, type FeedStatus,
@@ -25,5 +26,6 @@ export {
   liveQuery, homeFeedLive, profilePostsLive, threadLive, hashtagFeedLive, backlinksOfLive, votesLive, profileLive,
   contactsLive, notificationsLive, type LiveOptions, type LiveStream,
 } from './queries/live.ts'
-export { normalizeTag } from './indexes/content.ts'
+export { normalizeTag, publicContent, rootOf, branchesOf, hashtagsOf, mentionedFeeds, type PublicContent } from './indexes/content.ts'
+export { recipients } from './queries/inbox.ts'
 export { importMessages, type ImportOptions, type ImportProgress, type ImportResult, type ImportRejection, type ImportFormat, type BatchVerifier, type Verdict } from './import.ts'

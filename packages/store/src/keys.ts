@@ -25,11 +25,12 @@ export function feedKey(author: FeedId): Buffer {
 }
 
 /**
- * The by-id index keeps only the hash's first 12 bytes, then the offset: half the bytes of a
- * full hash. Readers compare the full id of each candidate, so a shared prefix (which would
- * take a 2^96 second-preimage search to aim at someone else's message) can hide nothing.
+ * The by-id index keeps only the hash's first 9 bytes, then the offset: a quarter of the bytes
+ * of a full hash (9 bytes are 12 base64 characters, so the prefix is read straight off the id).
+ * Readers compare the full id of each candidate, so a shared prefix (which would take a 2^72
+ * second-preimage search to aim at someone else's message) can hide nothing.
  */
-const ID_PREFIX_BYTES = 12
+export const ID_PREFIX_BYTES = 9
 
 export function messageIdPrefix(id: MessageId): Buffer {
   return messageHash(id).subarray(0, ID_PREFIX_BYTES)

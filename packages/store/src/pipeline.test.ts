@@ -98,3 +98,35 @@ test('publish builds on writes still queued', async (t) => {
   assert.deepEqual(published.map((m) => m.value.sequence), Array.from({ length: 20 }, (_, i) => i + 1))
   assert.equal((await store.feedStatus(alice.id))?.sequence, 20)
 })
+
+test('a feed first met in a failed write is named right in the log, also after reopening', async (t) => {
+  const dir = await tempDir(t)
+  const store = await openStore({ path: dir, create: true })
+  const carol = generateIdentity(Buffer.alloc(32, 3))
+  const a = signChain(alice, posts(2))
+  const b = signChain(bob, posts(2))
+  const c = signChain(carol, posts(2))
+  await store.append(alice.id, a.map((m) => m.value))
+  failNthWrite(store, 1)
+  // Bob is new: the write that fails is the one that would have recorded his feed number.
+  const failed = await stageFeeds(store, [{ feed: bob.id, values: b.map((m) => m.value) }])
+  await assert.rejects(failed.committed, /disk on fire/)
+  await store.append(carol.id, c.map((m) => m.value))
+  await store.append(bob.id, b.map((m) => m.value))
+  const expected = [...a, ...c, ...b].map((m) => [m.value.author, m.key])
+  assert.deepEqual((await collect(store.readLog())).map((m) => [m.value.author, m.key]), expected)
+  await store.close()
+
+  const reopened = await openStore({ path: dir })
+  try {
+    assert.deepEqual((await collect(reopened.readLog())).map((m) => [m.value.author, m.key]), expected)
+    assert.deepEqual((await collect(reopened.readFeed(carol.id))).map((m) => m.key), c.map((m) => m.key))
+    // A feed new after the reopen gets a number of its own.
+    const d = signChain(generateIdentity(Buffer.alloc(32, 4)), posts(1))
+    await reopened.append(d[0]!.value.author, d.map((m) => m.value))
+    assert.deepEqual((await collect(reopened.readLog({ gt: 6 }))).map((m) => m.value.author), [d[0]!.value.author])
+    assert.deepEqual((await collect(reopened.readFeed(alice.id))).map((m) => m.key), a.map((m) => m.key))
+  } finally {
+    await reopened.close()
+  }
+})

@@ -1,15 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateIdentity, InvalidRefError, type FeedId, type Identity, type MessageId } from '@hearsay/keys'
+import { feedPublicKey, generateIdentity, InvalidRefError, type FeedId, type Identity, type MessageId } from '@hearsay/keys'
 import { boxContent } from '@hearsay/box1'
 import type { Content, FeedState, ValidMessage } from '@hearsay/message'
 import {
   openStore, homeFeed, profilePosts, thread, profile, followers, following, blocked, blockers, isFollowing, isBlocking,
   hops, notifications, hashtagFeed, votesFor, backlinksOf, liveQuery, homeFeedLive, notificationsLive, threadLive,
   profilePostsLive, hashtagFeedLive, backlinksOfLive, votesLive, contactsLive, profileLive,
-  defaultIndexes, type IndexedMessage, type Page, type PageOptions, type Store,
+  defaultIndexes, type IndexDefinition, type IndexedMessage, type Page, type PageOptions, type Store,
 } from './index.ts'
 import { signChain, tempDir } from './test-helpers.ts'
+import { timelineIndex } from './indexes/timeline.ts'
 
 const alice = generateIdentity(Buffer.alloc(32, 1))
 const bob = generateIdentity(Buffer.alloc(32, 2))
@@ -120,6 +121,28 @@ test('home feed: unfollow removes, block hides even after a follow, unblock leav
   assert.deepEqual(texts((await homeFeed(w.store, alice.id)).items), ['bob'])
   await w.follow(alice, dave)
   assert.deepEqual(texts((await homeFeed(w.store, alice.id)).items), ['dave', 'bob'])
+})
+
+test('home feed: a time line entry naming the wrong author (as a key-prefix collision would) lets no post through', async (t) => {
+  // Every post is filed under bob's key prefix, so the walk takes dave's posts for bob's.
+  const colliding: IndexDefinition = {
+    ...timelineIndex,
+    index(message, writer) {
+      timelineIndex.index(message, { put: (key) => writer.put(key, feedPublicKey(bob.id).subarray(0, 8)), del: (key) => writer.del(key) })
+    },
+  }
+  const store = await openStore({ path: await tempDir(t), create: true, identity: alice, indexes: defaultIndexes().map((index) => (index.name === 'timeline' ? colliding : index)) })
+  t.after(() => store.close())
+  const w = new World(store)
+  await w.follow(alice, bob)
+  await w.post(bob, 'bob 1', {}, 100)
+  await w.post(dave, 'dave 1', {}, 200)
+  await w.post(alice, 'mine', {}, 300)
+  await w.post(dave, 'dave 2', {}, 400)
+  await w.post(bob, 'bob 2', {}, 500)
+  assert.deepEqual(texts((await homeFeed(store, alice.id)).items), ['bob 2', 'mine', 'bob 1'])
+  const paged = await allPages((o) => homeFeed(store, alice.id, o), 1)
+  assert.deepEqual(texts(paged.items), ['bob 2', 'mine', 'bob 1'])
 })
 
 test('profile posts page one feed, roots and replies, public only', async (t) => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdir, rm, writeFile } from 'node:fs/promises'
+import { readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { Level } from 'level'
 import { generateIdentity } from '@hearsay/keys'
 import { openStore, StoreError, type StoredMessage } from './index.ts'
 import { collect, posts, signChain, tempDir } from './test-helpers.ts'
@@ -169,4 +170,68 @@ test('a damaged store is reported as corrupt, never silently replaced by an empt
   await rm(path.join(dir, 'CURRENT'))
   await assert.rejects(openStore({ path: dir, create: true }), (err: unknown) => err instanceof StoreError && err.code === 'ESTORE_CORRUPT' && /no LevelDB CURRENT/.test(err.message))
   assert.deepEqual((await readdir(dir)).sort(), before.filter((f) => f !== 'CURRENT').sort(), 'no file was created or removed')
+})
+
+test('a store whose log is in another format is refused by name, and left as it was', async (t) => {
+  const dir = await tempDir(t)
+  const store = await openStore({ path: dir, create: true })
+  const chain = signChain(alice, posts(3))
+  await store.append(alice.id, chain.map((m) => m.value))
+  await store.close()
+  // What the code before formats were recorded left: no format, a log of messages.
+  const formatKey = Buffer.from('!meta!log-format')
+  const setFormat = async (format: string | null) => {
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    if (format === null) await db.del(formatKey)
+    else await db.put(formatKey, Buffer.from(format))
+    await db.close()
+  }
+  await setFormat(null)
+  await assert.rejects(openStore({ path: dir }), (err: unknown) =>
+    err instanceof StoreError && err.code === 'ESTORE_FORMAT' && /log in format 1, .* reads format 3 only/.test(err.message))
+  await setFormat('2')
+  await assert.rejects(openStore({ path: dir }), (err: unknown) => err instanceof StoreError && err.code === 'ESTORE_FORMAT' && /in format 2,/.test(err.message))
+
+  await setFormat('3')
+  const again = await openStore({ path: dir })
+  try {
+    assert.deepEqual((await collect(again.readFeed(alice.id))).map((m) => m.key), chain.map((m) => m.key), 'the refusals changed nothing')
+  } finally {
+    await again.close()
+  }
+})
+
+test('an empty store made before formats were recorded is taken over', async (t) => {
+  const dir = await tempDir(t)
+  const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  await db.open()
+  await db.close()
+  const store = await openStore({ path: dir })
+  await store.append(alice.id, signChain(alice, posts(1)).map((m) => m.value))
+  await store.close()
+  const reopened = await openStore({ path: dir })
+  t.after(() => reopened.close())
+  assert.equal((await reopened.feedStatus(alice.id))?.sequence, 1)
+})
+
+test('closing leaves nothing in the write-ahead log: what was written is in compressed tables', async (t) => {
+  const dir = await tempDir(t)
+  const store = await openStore({ path: dir, create: true })
+  const chain = signChain(alice, posts(300))
+  await store.append(alice.id, chain.map((m) => m.value))
+  const walBytes = async () => {
+    let total = 0
+    for (const file of await readdir(dir)) if (file.endsWith('.log')) total += (await stat(path.join(dir, file))).size
+    return total
+  }
+  assert.ok((await walBytes()) > 100_000, 'an open store holds its latest writes in the log')
+  await store.close()
+  assert.equal(await walBytes(), 0)
+  assert.ok((await readdir(dir)).some((file) => file.endsWith('.ldb')))
+  const reopened = await openStore({ path: dir })
+  try {
+    assert.deepEqual((await collect(reopened.readFeed(alice.id))).map((m) => m.key), chain.map((m) => m.key))
+  } finally {
+    await reopened.close()
+  }
 })

@@ -1,6 +1,7 @@
 import type { FeedId, Identity, MessageId } from '@hearsay/keys'
 import type { Content, FeedState, HmacKey, Message, MessageError } from '@hearsay/message'
 import type { IndexDefinition, IndexedMessage, IndexProgress } from './indexes/definition.ts'
+import type { LocalState } from './local-state.ts'
 
 export interface OpenStoreOptions {
   /** Directory holding the LevelDB database; created when `create` is true. */
@@ -90,6 +91,8 @@ export interface Store {
   subscribe(listener: (message: IndexedMessage) => void): () => void
   /** The last log offset written: every message stored so far has an offset at most this. */
   readonly lastOffset: number
+  /** This peer's own key/value state `name` (never replicated), in the store's database. */
+  localState<T = unknown>(name: string): LocalState<T>
   close(): Promise<void>
 }
 
@@ -113,7 +116,7 @@ export interface IndexReader {
 export class StoreError extends Error {
   override readonly name = 'StoreError'
   constructor(
-    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED',
+    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED' | 'ESTORE_FORMAT',
     message: string,
   ) {
     super(message)

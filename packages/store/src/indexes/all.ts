@@ -3,6 +3,7 @@ import { byTypeIndex } from './by-type.ts'
 import { inboxIndex } from './inbox.ts'
 import { searchIndex } from './search.ts'
 import { postsIndex } from './posts.ts'
+import { timelineIndex } from './timeline.ts'
 import { threadsIndex } from './threads.ts'
 import { backlinksIndex } from './backlinks.ts'
 import { votesIndex } from './votes.ts'
@@ -15,6 +16,6 @@ import { mentionsIndex } from './mentions.ts'
 export function defaultIndexes(): IndexDefinition[] {
   return [
     byTypeIndex, inboxIndex, searchIndex,
-    postsIndex, threadsIndex, backlinksIndex, votesIndex, aboutIndex, contactsIndex, hashtagsIndex, mentionsIndex,
+    postsIndex, timelineIndex, threadsIndex, backlinksIndex, votesIndex, aboutIndex, contactsIndex, hashtagsIndex, mentionsIndex,
   ]
 }

@@ -1,10 +1,10 @@
 // Pagination over several index prefixes at once, newest first: a lazy k-way merge of per-prefix
 // LevelDB iterators whose keys all end in sortTime ‖ offset (12 bytes). The cursor is that
 // 12-byte order key of the last item returned, so every prefix can seek straight past it.
-import type { IndexReader, Store } from '../types.ts'
+import type { IndexReader } from '../types.ts'
 import { prefixEnd, readUint48 } from '../indexes/codec.ts'
 import { ORDER_BYTES } from '../indexes/content.ts'
-import { decodeCursor, encodeCursor, pageSize, type Page, type PageOptions } from './page.ts'
+import { decodeCursor } from './page.ts'
 
 /** The order key a cursor of a merged query carries; a RangeError for anything else. */
 export function decodeOrderCursor(cursor: string | undefined): Buffer | undefined {
@@ -69,15 +69,6 @@ export async function newestAcross(
   } finally {
     await Promise.all(iterators.map((iterator) => iterator.return?.()))
   }
-}
-
-/** A page of messages from `newestAcross`. */
-export async function mergedPage(store: Store, reader: IndexReader, prefixes: readonly Uint8Array[], options: PageOptions): Promise<Page> {
-  const limit = pageSize(options)
-  const before = decodeOrderCursor(options.cursor)
-  const { keys, more } = await newestAcross(reader, prefixes, limit, before)
-  const items = await store.getByOffsets(keys.map((key) => readUint48(key, key.length - 6)))
-  return more && keys.length > 0 ? { items, cursor: encodeCursor(orderOf(keys.at(-1)!)) } : { items }
 }
 
 /** Max-heap on the order key (newest on top). */
