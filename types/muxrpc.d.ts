@@ -25,6 +25,14 @@ declare module 'muxrpc' {
     [method: string]: unknown
   }
 
+  /** With a function for the remote manifest, muxrpc asks the remote for it and calls back once it has shaped the API. */
+  function createMuxrpc(
+    bootstrap: (err: Error | null, manifest?: Manifest) => void,
+    localManifest: Manifest | null,
+    localApi: object | null,
+    perms?: Permissions | null,
+    codec?: Codec,
+  ): Rpc
   function createMuxrpc(
     remoteManifest: Manifest | null,
     localManifest: Manifest | null,

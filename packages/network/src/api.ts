@@ -1,4 +1,4 @@
-import type { Source } from 'pull-stream'
+import type { Duplex, Source } from 'pull-stream'
 import { isFeedId, isMessageId, type FeedId, type Identity } from '@hearsay/keys'
 import { boxContent, createUnboxer } from '@hearsay/box1'
 import type { Content } from '@hearsay/message'
@@ -20,12 +20,16 @@ export interface ApiContext {
   connect(address: string): Promise<{ id: FeedId; address: string }>
   /** Told of each createHistoryStream the remote opens (replication waits for the first; see Peer). */
   onHistoryStream?: () => void
+  /** ebt.replicate: the duplex that replicates with the remote by EBT (throws when it may not). */
+  ebtReplicate?: (options: unknown) => Duplex<unknown, unknown>
+  /** Handlers only our own key gets (status, conn.*: see owner-api.ts). */
+  owner?: Record<string, unknown>
 }
 
 type Callback = (err: Error | null, value?: unknown) => void
 
 /** An async handler for muxrpc: the callback comes last; rejections become error responses. */
-function asyncMethod(fn: (...args: unknown[]) => Promise<unknown>) {
+export function asyncMethod(fn: (...args: unknown[]) => Promise<unknown>) {
   return (...args: unknown[]) => {
     const cb = args.pop() as Callback
     let promise: Promise<unknown>
@@ -43,7 +47,7 @@ function asyncMethod(fn: (...args: unknown[]) => Promise<unknown>) {
 }
 
 /** A source handler: argument errors and rejections become a stream that ends in that error. */
-function sourceMethod(fn: (...args: unknown[]) => Source<unknown>) {
+export function sourceMethod(fn: (...args: unknown[]) => Source<unknown>) {
   return (...args: unknown[]): Source<unknown> => {
     try {
       return fn(...args)
@@ -101,6 +105,7 @@ export function createApi(context: ApiContext) {
   }
 
   return {
+    ...(local ? context.owner : undefined),
     manifest: () => MANIFEST,
     whoami: () => ({ id: identity.id }),
 
@@ -180,6 +185,13 @@ export function createApi(context: ApiContext) {
         if (!isFeedId(source) || !isFeedId(dest)) throw new RpcArgumentError('friends.isBlocking takes {source, dest} feed ids')
         return isBlocking(store, source, dest)
       }),
+    },
+
+    ebt: {
+      replicate: (options?: unknown) => {
+        if (!context.ebtReplicate) throw new Error('ebt.replicate: not with this connection')
+        return context.ebtReplicate(options)
+      },
     },
   }
 }

@@ -13,15 +13,36 @@ const GOODBYE = 'GOODBYE'
  * an error instead of being buffered or half-decoded; `onViolation` hears why. Encoding is
  * packet-stream-codec's own.
  */
-export function boundedCodec(maxFrame = DEFAULT_MAX_FRAME, onViolation: (reason: string) => void = () => {}) {
+export function boundedCodec(maxFrame = DEFAULT_MAX_FRAME, onViolation: (reason: string) => void = () => {}, { redactErrors = false } = {}) {
   return function codec(stream: Duplex<unknown, unknown>): Duplex<Buffer, Buffer> {
+    const outgoing = stream.source as Source<unknown>
     return {
-      source: psc.encode()(stream.source as Source<unknown>),
+      source: psc.encode()(redactErrors ? withoutStacks(outgoing) : outgoing),
       sink(read: Source<Buffer>) {
         stream.sink(decode(read, maxFrame, onViolation))
       },
     }
   }
+}
+
+/**
+ * packet-stream sends an error as `{message, name, stack}` with our full stack (file paths,
+ * versions): a remote peer gets `name: message` in its place, as ssb-server's own errors read.
+ * Errors only travel in frames that end a request or stream, which is all this looks at.
+ */
+function withoutStacks(read: Source<unknown>): Source<unknown> {
+  return (abort, cb) =>
+    read(abort, (end, packet) => {
+      if (end) return cb(end)
+      const frame = packet as { end?: unknown; value?: unknown }
+      const error = frame.end === true ? frame.value as { message?: unknown; name?: unknown; stack?: unknown } | null : null
+      if (error !== null && typeof error === 'object' && typeof error.stack === 'string') {
+        const name = typeof error.name === 'string' ? error.name : 'Error'
+        const message = typeof error.message === 'string' ? error.message : ''
+        return cb(null, { ...frame, value: { ...error, stack: `${name}: ${message}` } })
+      }
+      cb(null, packet)
+    })
 }
 
 function decode(read: Source<Buffer>, maxFrame: number, onViolation: (reason: string) => void): Source<Frame | string> {

@@ -5,8 +5,12 @@ export type PeerEvent =
   | { event: 'listening'; address: string }
   | { event: 'connected'; peer: FeedId; address: string; inbound: boolean; local: boolean }
   | { event: 'disconnected'; peer: FeedId; address: string; reason?: string }
+  /** A second connection to a peer we are connected to, dropped for the one both sides keep. */
+  | { event: 'duplicate'; peer: FeedId; address: string; inbound: boolean }
   | { event: 'connect-failed'; address: string; reason: string }
   | { event: 'handshake-failed'; address: string; reason: string }
+  /** How we replicate with a peer: EBT, or createHistoryStream when it does not speak EBT (`reason`). */
+  | { event: 'replicating'; peer: FeedId; method: 'ebt' | 'createHistoryStream'; reason?: string }
   | { event: 'replicated'; peer: FeedId; feed: FeedId; accepted: number; duplicates: number; sequence: number | null }
   | { event: 'cut-off'; peer: FeedId; address: string; reason: string }
   | { event: 'fork'; peer: FeedId; feed: FeedId; sequence: number }

@@ -1,10 +1,9 @@
 import { promises as fs } from 'node:fs'
 import net from 'node:net'
-import createMuxrpc, { type Rpc } from 'muxrpc'
+import createMuxrpc, { type Manifest, type Rpc } from 'muxrpc'
 import pull, { type Duplex, type Source } from 'pull-stream'
 import toPull from 'stream-to-pull-stream'
 import { boundedCodec } from './codec.ts'
-import { MANIFEST } from './manifest.ts'
 
 // The local client socket: a unix socket in the data directory, no handshake. Whoever can open
 // it can already read the secret beside it (the directory is the owner's alone, the socket is
@@ -73,6 +72,8 @@ function answers(path: string): Promise<boolean> {
 /** A muxrpc client of the local peer, with promise helpers for its async and source methods. */
 export interface LocalClient {
   readonly rpc: Rpc
+  /** The methods the peer offers us, as its `manifest` gave them. */
+  readonly manifest: Manifest
   /** Calls an async method by its dotted name: `call('private.publish', content, recps)`. */
   call<T = unknown>(method: string, ...args: unknown[]): Promise<T>
   /** Opens a source method by its dotted name. */
@@ -80,7 +81,10 @@ export interface LocalClient {
   close(): Promise<void>
 }
 
-/** Connects to the local socket of a running peer; rejects (ENOENT, ECONNREFUSED) if none runs. */
+/**
+ * Connects to the local socket of a running peer and reads its manifest (so every method it
+ * offers, plugins' included, can be called); rejects (ENOENT, ECONNREFUSED) if none runs.
+ */
 export function connectLocal(path: string): Promise<LocalClient> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(path)
@@ -88,7 +92,13 @@ export function connectLocal(path: string): Promise<LocalClient> {
     socket.once('connect', () => {
       socket.off('error', reject)
       socket.on('error', () => {})
-      const rpc = createMuxrpc(MANIFEST, null, null, null, boundedCodec())
+      const rpc = createMuxrpc((err, manifest) => {
+        if (err || !manifest) {
+          socket.destroy()
+          return reject(err ? toError(err) : new Error('the local peer sent no manifest'))
+        }
+        resolveWith(manifest)
+      }, null, null, null, boundedCodec())
       const stream = toPull.duplex(socket)
       pull(stream, rpc.stream, stream)
       const method = (name: string) => {
@@ -97,8 +107,9 @@ export function connectLocal(path: string): Promise<LocalClient> {
         if (typeof target !== 'function') throw new Error(`the local peer has no method ${name}`)
         return target as (...args: unknown[]) => unknown
       }
-      resolve({
+      const resolveWith = (manifest: Manifest) => resolve({
         rpc,
+        manifest,
         call: <T>(name: string, ...args: unknown[]) =>
           new Promise<T>((done, fail) => {
             method(name)(...args, (err: Error | null, value: T) => (err ? fail(toError(err)) : done(value)))

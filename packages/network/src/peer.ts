@@ -1,16 +1,24 @@
 import { EventEmitter } from 'node:events'
-import createMuxrpc, { type Rpc } from 'muxrpc'
+import createMuxrpc, { type Manifest, type Rpc } from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
 import { hops, isBlocking, type Store } from '@hearsay/store'
-import { createApi } from './api.ts'
+import { asyncMethod, createApi } from './api.ts'
+import { RpcArgumentError } from './streams.ts'
 import { boundedCodec, DEFAULT_MAX_FRAME } from './codec.ts'
 import type { PeerEvent } from './events.ts'
 import { MANIFEST, permissionsFor } from './manifest.ts'
-import { HistoryStreamReplication, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
+import { holdable, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
+import { EbtReplication } from './ebt.ts'
 import { StoreNotifier } from './streams.ts'
 import { Transport, type Connection } from './transport.ts'
 import { listenLocal, type LocalListener } from './local.ts'
+import { ConnectionManager, type ConnectionLimits, type PeerKind, type RememberedPeer } from './connections.ts'
+import { StatusTracker, type PeerStatus } from './status.ts'
+import { createOwnerApi } from './owner-api.ts'
+import { metered, newTraffic, type Traffic } from './traffic.ts'
+import { InviteError, Invites, redeemInvite, type CreateInviteOptions, type GuestAccess, type Redeemed } from './invite.ts'
+import { parseAddress } from './address.ts'
 
 export interface PeerOptions {
   store: Store
@@ -29,8 +37,10 @@ export interface PeerOptions {
     /** Follow-graph distance to replicate: 0 only us (and `feeds`), 1 whom we follow, 2 (default) their follows too. */
     hops?: number
   }
-  /** Addresses to stay connected to: dialed on start and again after every disconnect. */
+  /** Addresses to stay connected to: remembered (as `manual` peers) and dialed whenever not connected. */
   peers?: readonly string[]
+  /** How many peers at once, and how dialing backs off (see ConnectionManager). */
+  connections?: ConnectionLimits
   handshakeTimeout?: number
   /**
    * A unix socket path for local clients (the CLI while this peer runs): no handshake, every
@@ -39,6 +49,57 @@ export interface PeerOptions {
   localSocket?: string
   /** Largest muxrpc frame accepted from a peer. */
   maxFrame?: number
+  /**
+   * Extra muxrpc namespaces, merged into the manifest and API: our own key (local clients, the
+   * owner's apps) gets all of each, other peers only its `peerMethods` (see PeerPlugin).
+   */
+  plugins?: readonly PeerPlugin[]
+  /**
+   * The public host name others reach us by (a pub behind NAT or listening on 0.0.0.0): what
+   * invite codes carry. Without it, codes carry the listening host, which must then be public.
+   */
+  external?: string
+  /**
+   * Keys let in for one narrow purpose besides invites' guests (which every peer admits): each
+   * gets only its GuestAccess's methods, is not replicated with and not counted as a peer.
+   */
+  guests?: readonly GuestAccess[]
+}
+
+/** What the handshake's authorize hook decided for a key: our own, a peer, or a guest of `access`. */
+type Admission = 'owner' | 'peer' | { guest: GuestAccess }
+
+/** How long a guest may stay connected: long enough for its one call. */
+const GUEST_TIMEOUT = 30_000
+
+/**
+ * A muxrpc namespace added to the peer (handlers take muxrpc callbacks / return pull-streams).
+ * Our own key may call all of it; other peers only its `peerMethods`, as secret-stack's
+ * `permissions.anonymous.allow` lets them.
+ */
+export interface PeerPlugin {
+  name: string
+  manifest: Manifest
+  /** The handlers, or a function making them for each connection, told who is calling. */
+  handlers: Record<string, unknown> | ((caller: PluginCaller) => Record<string, unknown>)
+  /**
+   * Methods of the namespace other peers may call (names within it, e.g. `get`). Without it
+   * the namespace is our own key's only, and other peers are not told of it.
+   */
+  peerMethods?: readonly string[]
+  /**
+   * Runs when a connection to another peer opens (never for local clients), e.g. to call the
+   * peer's own methods of this namespace through `connection.rpc`. `caller` is the very object
+   * the handlers were made for on this connection (one per connection, even to the same peer).
+   */
+  onPeer?: (connection: PeerConnection, caller: PluginCaller) => void
+}
+
+/** Who a plugin's handlers serve on one connection: a new object for each connection. */
+export interface PluginCaller {
+  readonly id: FeedId
+  /** Our own key (a local client). */
+  readonly local: boolean
 }
 
 /** A live muxrpc connection as the Peer tracks it. */
@@ -49,20 +110,15 @@ export interface PeerConnection {
   /** True for a client holding our own key: it gets every method and is not replicated with. */
   readonly local: boolean
   readonly rpc: Rpc
+  /** Milliseconds since the epoch. */
+  readonly connectedAt: number
+  /** Bytes on the wire so far, each way. */
+  readonly traffic: Traffic
   close(reason?: string): void
 }
 
 /** How long a peer that dialed us has to make the first replication call before we do. */
 const INBOUND_GRACE = 1_000
-const REDIAL_MIN = 1_000
-const REDIAL_MAX = 60_000
-
-interface Dialer {
-  address: string
-  attempts: number
-  timer: NodeJS.Timeout | null
-  connected: boolean
-}
 
 /**
  * A Scuttlebutt peer over a store: listens for and dials secret-handshake connections, serves
@@ -78,13 +134,25 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
   private readonly notifier: StoreNotifier
   private readonly replication: ReplicationStrategy
   private readonly open = new Set<PeerConnection & ReplicationPeer>()
-  private readonly dialers = new Map<string, Dialer>()
+  private readonly connectionManager: ConnectionManager<PeerConnection & ReplicationPeer>
+  private readonly statusTracker: StatusTracker<PeerConnection & ReplicationPeer>
+  private readonly ownerApi: Record<string, unknown>
+  private readonly invites: Invites
+  private readonly guests: readonly GuestAccess[]
+  /** Open guest connections, by their closer. */
+  private readonly guestConnections = new Set<() => void>()
   private unsubscribe: (() => void) | null = null
   private local: LocalListener | null = null
   private wanted: ReadonlySet<FeedId> = new Set()
   private recompute: { running: Promise<void>; again: boolean } | null = null
   private started = false
   private stopped = false
+  /** What our own key is served: the built-in manifest plus the plugins'. */
+  private readonly ownerManifest: Manifest
+  /** What other peers are served, and what we may call on them: the built-in manifest plus the plugins with peer methods. */
+  private readonly peerManifest: Manifest
+  /** The plugins' methods other peers may call, dotted (`blobs.get`). */
+  private readonly pluginPeerMethods: readonly string[]
 
   constructor(options: PeerOptions) {
     super()
@@ -100,7 +168,67 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       authorize: (remote) => this.authorize(remote),
     })
     this.notifier = new StoreNotifier(options.store)
-    this.replication = new HistoryStreamReplication(options.store, (event) => this.report(event))
+    this.replication = new EbtReplication(options.store, (event) => this.report(event), this.id, (feed, sequence) => this.statusTracker.claim(feed, sequence))
+    this.connectionManager = new ConnectionManager({
+      ...options.connections,
+      self: this.id,
+      state: options.store.localState('conn'),
+      dial: async (address) => this.setup(await this.transport.connect(address)),
+      report: (event) => this.report(event),
+    })
+    const manager = this.connectionManager
+    this.statusTracker = new StatusTracker({
+      id: this.id,
+      address: () => this.address,
+      connections: () => manager.connections,
+      kindOf: (connection) => manager.kindOf(connection),
+      wantedFeeds: () => this.wanted,
+      rememberedCount: () => manager.rememberedPeers().length,
+      onChange: (listener) => manager.onChange(listener),
+    }, options.store)
+    this.on('event', (event) => this.statusTracker.observe(event))
+    this.ownerApi = createOwnerApi({
+      status: () => this.status(),
+      statusStream: () => this.statusStream(),
+      connect: async (address, kind) => {
+        const opened = await this.connect(address, kind)
+        return { id: opened.id, address: opened.address }
+      },
+      disconnect: (target) => this.disconnect(target),
+      remember: (address, kind) => this.remember(address, kind),
+      forget: (address) => this.forget(address),
+      rememberedPeers: () => this.rememberedPeers(),
+      connectedPeers: () => manager.connections.map((c) => ({ id: c.id, address: c.address, kind: manager.kindOf(c), inbound: c.inbound, connectedAt: c.connectedAt })),
+      onConnectionChange: (listener) => manager.onChange(listener),
+    })
+    this.invites = new Invites({
+      store: options.store,
+      identity: options.identity,
+      state: options.store.localState('invites'),
+      listening: () => {
+        const address = this.address
+        if (address === null) return null
+        const { host, port } = parseAddress(address)
+        return { host, port }
+      },
+      ...(options.external !== undefined ? { external: options.external } : {}),
+    })
+    this.guests = [this.invites.guestAccess, ...(options.guests ?? [])]
+    this.ownerApi = {
+      ...this.ownerApi,
+      // ssb-invite's names: `create` makes a code; `use` with a code redeems it (ssb-invite's `accept`).
+      invite: {
+        create: asyncMethod(async (options) => this.createInvite(inviteOptionsOf(options)).catch(callersMistake)),
+        use: asyncMethod(async (code) => this.useInvite(code as string).catch(callersMistake)),
+      },
+    }
+    for (const plugin of options.plugins ?? []) {
+      if (Object.hasOwn(MANIFEST, plugin.name)) throw new Error(`plugin name ${plugin.name} is taken by a built-in method`)
+    }
+    this.ownerManifest = { ...MANIFEST, ...Object.fromEntries((options.plugins ?? []).map((plugin) => [plugin.name, plugin.manifest])) }
+    const shared = (options.plugins ?? []).filter((plugin) => plugin.peerMethods !== undefined)
+    this.peerManifest = { ...MANIFEST, ...Object.fromEntries(shared.map((plugin) => [plugin.name, plugin.manifest])) }
+    this.pluginPeerMethods = shared.flatMap((plugin) => (plugin.peerMethods ?? []).map((method) => `${plugin.name}.${method}`))
   }
 
   /** The local client socket's path, once listening on it. */
@@ -134,7 +262,11 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     })
     if (this.options.listen !== false) {
       const address = await this.transport.listen(
-        (connection) => this.setup(connection),
+        (connection) => {
+          const admission = connection.auth as Admission | undefined
+          if (typeof admission === 'object') this.setupGuest(connection, admission.guest)
+          else this.setup(connection)
+        },
         (err, address) => this.report({ event: 'handshake-failed', address, reason: err.message }),
       )
       this.report({ event: 'listening', address })
@@ -142,31 +274,65 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     if (this.options.localSocket !== undefined) {
       const path = this.options.localSocket
       this.local = await listenLocal(path, (stream, destroy) => {
-        this.setup({ remote: this.id, address: `unix:${path}`, inbound: true, stream, destroy })
+        const traffic = newTraffic()
+        this.setup({ remote: this.id, address: `unix:${path}`, inbound: true, stream: metered(stream, traffic), traffic, destroy })
       })
     }
-    for (const address of this.options.peers ?? []) this.keepConnected(address)
+    this.statusTracker.start()
+    await this.connectionManager.start((this.options.peers ?? []).map((address) => ({ address })))
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.unsubscribe?.()
-    for (const dialer of this.dialers.values()) if (dialer.timer) clearTimeout(dialer.timer)
-    this.dialers.clear()
+    this.statusTracker.stop()
+    await this.connectionManager.stop()
     this.replication.close()
     this.notifier.close()
     for (const connection of [...this.open]) connection.close('the peer is stopping')
+    for (const close of [...this.guestConnections]) close()
     await this.local?.close()
     await this.transport.close()
     await this.recompute?.running.catch(() => undefined)
   }
 
-  /** Dials `address` (`net:HOST:PORT~shs:KEY`) and starts replicating with it. */
-  async connect(address: string): Promise<PeerConnection> {
+  /**
+   * Dials `address` (`net:HOST:PORT~shs:KEY`) and starts replicating with it; when connected to
+   * its key already, that connection is the answer. Never our own address.
+   */
+  async connect(address: string, kind?: PeerKind): Promise<PeerConnection> {
     if (this.stopped) throw new Error('the peer is stopped')
-    const connection = await this.transport.connect(address)
-    return this.setup(connection)
+    return this.connectionManager.connect(address, kind)
+  }
+
+  /** Closes the connections to `target` (address or feed id), not redialled until connected again. */
+  disconnect(target: string): number {
+    return this.connectionManager.disconnect(target)
+  }
+
+  /** Remembers a peer to stay connected to, now and after restarts. */
+  remember(address: string, kind?: PeerKind): Promise<RememberedPeer> {
+    return this.connectionManager.remember(address, kind)
+  }
+
+  /** Stops remembering a peer (an open connection to it stays). */
+  forget(address: string): Promise<boolean> {
+    return this.connectionManager.forget(address)
+  }
+
+  rememberedPeers(): RememberedPeer[] {
+    return this.connectionManager.rememberedPeers()
+  }
+
+  /** Connected peers, replication progress and rates, now. */
+  status(): PeerStatus {
+    return this.statusTracker.snapshot()
+  }
+
+  /** The status now and again whenever it changes, until the source is aborted. */
+  statusStream(): Source<PeerStatus> {
+    return this.statusTracker.stream()
   }
 
   /** Recomputes the wanted feeds now (start and contact messages do this by themselves). */
@@ -206,14 +372,70 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     })()
   }
 
-  /** Who may connect: we refuse feeds we block; everyone else gets the peer methods. */
-  private async authorize(remote: FeedId): Promise<unknown> {
-    if (remote === this.id) return true
-    return !(await isBlocking(this.store, this.id, remote))
+  /**
+   * A new invite code for `uses` newcomers (see Invites.create): needs a public host, ours
+   * (`external`, or a listening host that is public) or the one given.
+   */
+  createInvite(options?: CreateInviteOptions): Promise<string> {
+    return this.invites.create(options)
   }
 
-  private setup(connection: Connection): PeerConnection {
+  /**
+   * Redeems a pub's invite code as ssb-invite's `accept` does (the pub follows us, we follow
+   * and announce it), then remembers the pub as kind `pub` and connects to it.
+   */
+  async useInvite(code: string): Promise<Redeemed> {
+    if (this.stopped) throw new Error('the peer is stopped')
+    const redeemed = await redeemInvite({ code, identity: this.options.identity, store: this.store, ...(this.options.caps !== undefined ? { caps: this.options.caps } : {}) })
+    await this.remember(redeemed.address, 'pub')
+    await this.connect(redeemed.address, 'pub').catch((err: unknown) => {
+      // Followed both ways already: the connection manager keeps redialling it.
+      this.report({ event: 'connect-failed', address: redeemed.address, reason: messageOf(err) })
+    })
+    return redeemed
+  }
+
+  /**
+   * Who may connect and as what: our own key is the owner; a guest key (an unused invite's)
+   * a guest; we refuse feeds we block; everyone else is a peer.
+   */
+  private async authorize(remote: FeedId): Promise<Admission | false> {
+    if (remote === this.id) return 'owner'
+    for (const guest of this.guests) {
+      const admitted = await guest.admits(remote)
+      if (admitted !== null) return admitted ? { guest } : false
+    }
+    if (!this.connectionManager.admits(remote)) return false
+    return (await isBlocking(this.store, this.id, remote)) ? false : 'peer'
+  }
+
+  /** A guest gets its access's namespace and `manifest`, nothing else, and not for long. */
+  private setupGuest(connection: Connection, access: GuestAccess): void {
+    const manifest = { manifest: 'sync', [access.name]: access.manifest } as Manifest
+    const api = { manifest: () => manifest, [access.name]: access.handlers(connection.remote) }
+    const allowed = ['manifest', ...Object.keys(access.manifest).map((method) => `${access.name}.${method}`)]
+    const rpc = createMuxrpc({}, manifest, api, { allow: allowed }, boundedCodec(this.options.maxFrame ?? DEFAULT_MAX_FRAME, () => close(), { redactErrors: true }))
+    const timer = setTimeout(() => close(), GUEST_TIMEOUT)
+    timer.unref()
+    const close = () => {
+      clearTimeout(timer)
+      if (!this.guestConnections.delete(close)) return
+      rpc.close(new Error('guest connection closed'), () => {})
+      connection.destroy()
+    }
+    this.guestConnections.add(close)
+    rpc.once('closed', close)
+    pull(connection.stream, rpc.stream, connection.stream)
+  }
+
+  private setup(connection: Connection): PeerConnection & ReplicationPeer {
     const local = connection.remote === this.id
+    const kept = this.connectionManager.settle(connection.remote, connection.inbound)
+    if (kept) {
+      connection.destroy()
+      this.report({ event: 'duplicate', peer: connection.remote, address: connection.address, inbound: connection.inbound })
+      return kept
+    }
     // A peer that dialed us starts replicating first, as ssb-replicate expects: it only begins
     // fetching from us once we call createHistoryStream, and a call that arrives while its
     // connection is still being set up is missed. So on inbound connections we make our calls
@@ -221,18 +443,34 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     let startReplication = () => {}
     const api = createApi({
       onHistoryStream: () => startReplication(),
+      ebtReplicate: local ? undefined : (options) => {
+        const duplex = this.replication.accept(handle, options)
+        startReplication()
+        return duplex
+      },
       store: this.store,
       identity: this.options.identity,
       notifier: this.notifier,
       remote: connection.remote,
+      owner: this.ownerApi,
       connect: async (address) => {
         const opened = await this.connect(address)
         return { id: opened.id, address: opened.address }
       },
     })
     // A peer breaking the wire format is cut off (the codec has already ended the stream).
-    const codec = boundedCodec(this.options.maxFrame ?? DEFAULT_MAX_FRAME, (reason) => handle.cutOff(reason))
-    const rpc = createMuxrpc(MANIFEST, MANIFEST, api, permissionsFor(local), codec)
+    const codec = boundedCodec(this.options.maxFrame ?? DEFAULT_MAX_FRAME, (reason) => handle.cutOff(reason), { redactErrors: !local })
+    const manifest = local ? this.ownerManifest : this.peerManifest
+    const caller: PluginCaller = { id: connection.remote, local }
+    const plugins = (this.options.plugins ?? []).filter((plugin) => local || plugin.peerMethods !== undefined)
+    const served = plugins.length > 0
+      ? {
+          ...api,
+          manifest: () => manifest,
+          ...Object.fromEntries(plugins.map((plugin) => [plugin.name, typeof plugin.handlers === 'function' ? plugin.handlers(caller) : plugin.handlers])),
+        }
+      : api
+    const rpc = createMuxrpc(local ? MANIFEST : this.peerManifest, manifest, served, permissionsFor(local, this.pluginPeerMethods), codec)
     let closed = false
     const handle: PeerConnection & ReplicationPeer = {
       id: connection.remote,
@@ -240,10 +478,14 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       inbound: connection.inbound,
       local,
       rpc,
+      connectedAt: Date.now(),
+      traffic: connection.traffic,
       get closed() {
         return closed || rpc.closed
       },
       createHistoryStream: (options) => (rpc.createHistoryStream as (options: unknown) => Source<unknown>)(options),
+      ebtReplicate: (options, done) => (rpc.ebt as { replicate: ReplicationPeer['ebtReplicate'] }).replicate(options, done),
+      holdReading: (hold) => reading.hold(hold),
       cutOff: (reason) => {
         if (closed) return
         this.report({ event: 'cut-off', peer: connection.remote, address: connection.address, reason })
@@ -252,12 +494,15 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       close: (reason) => {
         if (closed) return
         closed = true
+        closeReason = reason
         rpc.close(new Error(reason ?? 'closed'), () => {})
         connection.destroy()
         finish(reason)
       },
     }
     let finished = false
+    /** Why we closed it, for the `disconnected` event (muxrpc's `closed` comes first). */
+    let closeReason: string | undefined
     const finish = (reason?: string) => {
       if (finished) return
       finished = true
@@ -265,13 +510,17 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       this.open.delete(handle)
       this.replication.detach(handle)
       connection.destroy()
+      this.connectionManager.closed(handle)
       this.report({ event: 'disconnected', peer: connection.remote, address: connection.address, ...(reason ? { reason } : {}) })
-      this.connectionEnded(connection)
     }
-    rpc.once('closed', () => finish())
+    rpc.once('closed', () => finish(closeReason))
     this.open.add(handle)
-    pull(connection.stream, rpc.stream, connection.stream)
+    this.connectionManager.opened(handle)
+    const reading = holdable(connection.stream.source)
+    const wire = { source: reading.source, sink: connection.stream.sink }
+    pull(wire, rpc.stream, wire)
     this.report({ event: 'connected', peer: connection.remote, address: connection.address, inbound: connection.inbound, local })
+    if (!local && !rpc.closed) for (const plugin of plugins) plugin.onPeer?.(handle, caller)
     if (!local && !rpc.closed) {
       let grace: NodeJS.Timeout | null = null
       startReplication = () => {
@@ -291,58 +540,33 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     return handle
   }
 
-  /** Dials `address` now and again after each disconnect or failure, backing off to a minute. */
-  private keepConnected(address: string): void {
-    const dialer: Dialer = { address, attempts: 0, timer: null, connected: false }
-    this.dialers.set(address, dialer)
-    this.dial(dialer)
-  }
-
-  private dial(dialer: Dialer): void {
-    dialer.timer = null
-    if (this.stopped) return
-    this.connect(dialer.address).then(
-      () => {
-        dialer.attempts = 0
-        dialer.connected = true
-      },
-      (err: unknown) => {
-        this.report({ event: 'connect-failed', address: dialer.address, reason: messageOf(err) })
-        this.redial(dialer)
-      },
-    )
-  }
-
-  private redial(dialer: Dialer): void {
-    if (this.stopped || dialer.timer) return
-    dialer.connected = false
-    const delay = Math.min(REDIAL_MAX, REDIAL_MIN * 2 ** dialer.attempts) * (0.75 + Math.random() / 2)
-    dialer.attempts++
-    dialer.timer = setTimeout(() => this.dial(dialer), delay)
-    dialer.timer.unref()
-  }
-
-  private connectionEnded(connection: Connection): void {
-    if (connection.inbound || this.stopped) return
-    for (const dialer of this.dialers.values()) {
-      if (dialer.connected && sameTarget(dialer.address, connection)) this.redial(dialer)
-    }
-  }
-
   private report(event: PeerEvent): void {
     this.emit('event', event)
   }
-}
-
-function sameTarget(address: string, connection: Connection): boolean {
-  return address.endsWith(connection.address.slice(connection.address.indexOf('~shs:')))
-    && address.split('~')[0] === connection.address.split('~')[0]
 }
 
 function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
   if (a.size !== b.size) return false
   for (const item of a) if (!b.has(item)) return false
   return true
+}
+
+/** A code or options that make no sense are the caller's mistake: an argument error, as for other methods. */
+function callersMistake(err: unknown): never {
+  if (err instanceof InviteError && (err.code === 'EINVITE_MALFORMED' || err.code === 'EINVITE_BAD_ARGUMENT')) throw new RpcArgumentError(err.message)
+  throw err
+}
+
+/** invite.create's options as the CLI sends them (`--uses 3 --note text`), or a bare count as ssb-invite takes. */
+function inviteOptionsOf(value: unknown): CreateInviteOptions {
+  if (value === undefined || value === null) return {}
+  if (typeof value === 'number') return { uses: value }
+  if (typeof value !== 'object' || Array.isArray(value)) throw new RpcArgumentError('invite.create takes {uses, note, external} or a number of uses')
+  const { uses, note, external } = value as Record<string, unknown>
+  if (uses !== undefined && typeof uses !== 'number') throw new RpcArgumentError(`invite.create: uses must be a number, not ${JSON.stringify(uses)?.slice(0, 80)}`)
+  if (note !== undefined && typeof note !== 'string') throw new RpcArgumentError('invite.create: note must be text')
+  if (external !== undefined && typeof external !== 'string') throw new RpcArgumentError('invite.create: external must be a host name')
+  return { ...(uses !== undefined ? { uses } : {}), ...(note !== undefined ? { note } : {}), ...(external !== undefined ? { external } : {}) }
 }
 
 function messageOf(err: unknown): string {

@@ -1,4 +1,4 @@
-import type { Source } from 'pull-stream'
+import type { Duplex, End, Source, SourceCallback } from 'pull-stream'
 import type { FeedId } from '@hearsay/keys'
 import { StoreError, type AppendResult, type Store } from '@hearsay/store'
 import { pumpBatches, type Pump } from './pull.ts'
@@ -7,25 +7,71 @@ import type { PeerEvent } from './events.ts'
 /** One connected peer as replication sees it. */
 export interface ReplicationPeer {
   readonly id: FeedId
+  /** True when it dialed us: then it is the one to start EBT, as in ssb-ebt. */
+  readonly inbound: boolean
+  /** Bytes written to its socket so far (EBT paces its sending by it). */
+  readonly traffic: { readonly bytesOut: number }
+  /**
+   * Stops (true) or resumes (false) reading from its socket: what we cannot store as fast as
+   * it arrives then waits in TCP buffers, and TCP slows the sender, instead of piling up here.
+   */
+  holdReading(hold: boolean): void
   /** The peer's createHistoryStream, called over muxrpc. */
   createHistoryStream(options: { id: FeedId; seq: number; live: boolean; keys: false }): Source<unknown>
+  /** The peer's ebt.replicate, called over muxrpc; `done` gets how the stream ended. */
+  ebtReplicate(options: { version: 3; format: 'classic' }, done: (err: Error | null) => void): Duplex<unknown, unknown>
   /** Drops the peer: it sent us something no honest peer sends. */
   cutOff(reason: string): void
   readonly closed: boolean
 }
 
 /**
- * How we fetch feeds from connected peers. createHistoryStream is the first; EBT will be
- * another, chosen per peer, behind the same three calls.
+ * How we fetch feeds from connected peers: by createHistoryStream (below), or by EBT with the
+ * peers that speak it (ebt.ts).
  */
 export interface ReplicationStrategy {
   /** A peer connected: start fetching the wanted feeds from it. */
   attach(peer: ReplicationPeer): void
+  /**
+   * The peer called our `ebt.replicate` with `options`: the duplex that answers it. Throws
+   * (muxrpc sends the error back) when we cannot replicate that way.
+   */
+  accept(peer: ReplicationPeer, options: unknown): Duplex<unknown, unknown>
   /** It disconnected: stop everything on it. */
   detach(peer: ReplicationPeer): void
   /** The feeds we want changed: request new ones, drop unwanted (say, newly blocked) ones. */
   setWanted(feeds: ReadonlySet<FeedId>): void
   close(): void
+}
+
+/**
+ * `source` with reads that can be held: while held, a read waits until released. muxrpc reads
+ * its connection as fast as data comes and buffers without bound; holding the connection's
+ * reads is how a peer that receives faster than it stores makes TCP slow the sender down.
+ */
+export function holdable<T>(source: Source<T>): { source: Source<T>; hold(held: boolean): void } {
+  let held = false
+  let parked: SourceCallback<T> | null = null
+  return {
+    source(abort: End, cb: SourceCallback<T>) {
+      if (abort) {
+        const waiting = parked
+        parked = null
+        source(abort, (end) => {
+          waiting?.(end || abort)
+          cb(end || abort)
+        })
+      } else if (held) parked = cb
+      else source(null, cb)
+    },
+    hold(value) {
+      held = value
+      if (held || !parked) return
+      const cb = parked
+      parked = null
+      source(null, cb)
+    },
+  }
 }
 
 /** One requested feed on one peer; its pump once the request is made. */
@@ -58,6 +104,10 @@ export class HistoryStreamReplication implements ReplicationStrategy {
     if (this.closed || this.sessions.has(peer)) return
     this.sessions.set(peer, new Map())
     for (const feed of this.wanted) this.start(peer, feed)
+  }
+
+  accept(): Duplex<unknown, unknown> {
+    throw new Error('ebt.replicate is not supported here')
   }
 
   detach(peer: ReplicationPeer): void {

@@ -6,6 +6,7 @@ import type { Duplex, Source } from 'pull-stream'
 import { capsKey, formatNetShsAddress, toFeedId, type FeedId, type Identity } from '@hearsay/keys'
 import { parseAddress } from './address.ts'
 import { coalesce } from './pull.ts'
+import { metered, newTraffic, type Traffic } from './traffic.ts'
 
 /** How long a secret handshake may take before the connection is dropped (ssb-config's default). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 15_000
@@ -50,8 +51,12 @@ export interface Connection {
   readonly inbound: boolean
   /** Plaintext bytes in and out (box-stream underneath). */
   readonly stream: Duplex<Buffer, Buffer>
+  /** Bytes on the wire so far (box-stream ciphertext, handshake included). */
+  readonly traffic: Traffic
   /** Drops the TCP connection at once, whatever state the streams on it are in. */
   destroy(): void
+  /** On connections that dialed us: what the authorize hook answered for the remote key. */
+  readonly auth?: unknown
 }
 
 export interface TransportOptions extends HandshakeOptions {
@@ -63,6 +68,7 @@ export interface TransportOptions extends HandshakeOptions {
 
 interface Tracked {
   destroy(): void
+  traffic: Traffic
 }
 
 /**
@@ -164,7 +170,9 @@ export class Transport {
       address: stream.address,
       inbound,
       stream: { source: stream.source, sink: stream.sink },
+      traffic: (stream.meta as Tracked).traffic,
       destroy: destroyOf(stream),
+      ...(inbound ? { auth: stream.auth } : {}),
     }
   }
 
@@ -176,6 +184,7 @@ export class Transport {
   private track(raw: MultiserverStream): MultiserverStream {
     let destroyed = false
     const tracked: Tracked = {
+      traffic: newTraffic(),
       destroy: () => {
         this.sockets.delete(tracked)
         if (destroyed) return
@@ -193,7 +202,8 @@ export class Transport {
         cb(end, data)
       })
     }
-    return { source, sink: (read) => raw.sink(coalesce(read)), address: raw.address, meta: tracked }
+    const counted = metered({ source, sink: (read) => raw.sink(coalesce(read)) }, tracked.traffic)
+    return { ...counted, address: raw.address, meta: tracked }
   }
 }
 

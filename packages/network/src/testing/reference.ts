@@ -115,11 +115,13 @@ export interface ReferencePeer {
 /**
  * ssb-server@16 in a child process on 127.0.0.1 (see ssb-server.ts) with a fresh data directory,
  * plus an ssb-client connected to it as its owner. Stopped and removed when the test ends.
+ * With `ebt` it also runs ssb-ebt, and replicates by EBT with peers that speak it; with `invite`,
+ * ssb-invite (codes for 127.0.0.1 allowed); with `blobs`, ssb-blobs.
  */
-export async function startReferencePeer(t: Teardown, { caps = MAIN_NETWORK_CAPS } = {}): Promise<ReferencePeer> {
+export async function startReferencePeer(t: Teardown, { caps = MAIN_NETWORK_CAPS, ebt = false, invite = false, blobs = false } = {}): Promise<ReferencePeer> {
   const dir = await tempDir(t, 'hearsay-ssb-server-')
   const port = await freePort('127.0.0.1')
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'ssb-server.ts'), dir, String(port), caps], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'ssb-server.ts'), dir, String(port), caps, ...(ebt ? ['ebt'] : []), ...(invite ? ['invite'] : []), ...(blobs ? ['blobs'] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   // Its chatter (deprecation traces, replication hiccups at shutdown) is shown only if it fails to start.

@@ -1,0 +1,368 @@
+// EBT replication (ebt.replicate, version 3, classic feeds): with the reference ssb-server@16
+// running ssb-ebt, between two Hearsay peers, falling back to createHistoryStream with a peer
+// that has no EBT, and against hostile EBT peers. Everything on 127.0.0.1. Each test checks the
+// `replicating` events, so none can pass through the createHistoryStream fallback unnoticed.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { randomBytes } from 'node:crypto'
+import createMuxrpc from 'muxrpc'
+import pull, { type Source } from 'pull-stream'
+import { generateIdentity, toSignatureString, type FeedId } from '@hearsay/keys'
+import { verifyMessage, type MessageValue } from '@hearsay/message'
+import type { Store } from '@hearsay/store'
+import { MANIFEST } from './manifest.ts'
+import { pushable } from './pull.ts'
+import { Transport } from './transport.ts'
+import { holdable } from './replication.ts'
+import { EBT_REQUEST } from './ebt.ts'
+import type { PeerEvent } from './events.ts'
+import { chain } from './testing/feeds.ts'
+import { defer, feedKeys, publishPosts, startPeer, tempStore, waitForEvent, waitForSequence, type Teardown, type TestPeer } from './testing/helpers.ts'
+import { call, keysUpTo, startReferencePeer, type SsbClient } from './testing/reference.ts'
+
+const require = createRequire(import.meta.url)
+
+/** The keys ssb-validate (the reference validator) computes for `feed` as we hold it; throws if it rejects any. */
+async function ssbValidatedKeys(store: Store, feed: FeedId): Promise<string[]> {
+  const validate = require('ssb-validate') as {
+    initial(): { queue: Array<{ key: string }> }
+    append(state: unknown, hmacKey: null, value: MessageValue): { queue: Array<{ key: string }> }
+  }
+  let state = validate.initial()
+  for await (const message of store.readFeed(feed)) state = validate.append(state, null, message.value)
+  return state.queue.map((kvt) => kvt.key)
+}
+
+/** An EBT note: "I have up to `sequence`, and want to receive" (`seq << 1`, receive bit clear). */
+const note = (sequence: number) => sequence << 1
+
+const byEbt = (peer: FeedId) => (e: PeerEvent) => e.event === 'replicating' && e.peer === peer && e.method === 'ebt'
+const byHistory = (peer: FeedId) => (e: PeerEvent) => e.event === 'replicating' && e.peer === peer && e.method === 'createHistoryStream'
+
+/** What the `replicated` events since event number `from` add up to for `feed`. */
+function replicatedSince(peer: TestPeer, from: number, feed: FeedId): { accepted: number; duplicates: number } {
+  let accepted = 0
+  let duplicates = 0
+  for (const e of peer.events.slice(from)) {
+    if (e.event === 'replicated' && e.feed === feed) {
+      accepted += e.accepted
+      duplicates += e.duplicates
+    }
+  }
+  return { accepted, duplicates }
+}
+
+test('Hearsay and ssb-server with ssb-ebt replicate each other by EBT, live, and resume after a disconnect', async (t) => {
+  const reference = await startReferencePeer(t, { ebt: true })
+  const ours = await startPeer(t, { replicate: { feeds: [reference.id], hops: 0 } })
+  const { client } = reference
+
+  for (let i = 1; i <= 12; i++) await call((cb) => client.publish({ type: 'post', text: `from ssb-server ${i}` }, cb))
+  await publishPosts(ours.store, ours.identity, 15, 'from hearsay')
+  // ssb-server replicates whom it follows: ssb-friends requests us from ssb-ebt.
+  await call((cb) => client.friends.follow(ours.identity.id, {}, cb))
+
+  // We dialed, so we call ebt.replicate, as ssb-ebt's client side does.
+  const connection = await ours.peer.connect(reference.address)
+  const [theirsOfOurs] = await Promise.all([
+    keysUpTo(client, ours.identity.id, 15),
+    waitForSequence(ours.store, reference.id, 13), // 12 posts and the contact
+  ])
+  assert.ok(ours.events.some(byEbt(reference.id)), 'replicated by EBT')
+  assert.equal(ours.events.some(byHistory(reference.id)), false, 'no fallback to createHistoryStream')
+  // ssb-ebt on the other side sees us as an EBT peer of our feed.
+  const status = await call<{ peers: Record<string, { seq?: number }> }>((cb) =>
+    (client as SsbClient & { ebt: { peerStatus(id: FeedId, cb: (err: Error | null, value: unknown) => void): void } }).ebt.peerStatus(ours.identity.id, cb as never))
+  assert.ok(status.peers[ours.identity.id], 'ssb-ebt lists our connection among its EBT peers')
+
+  assert.deepEqual(theirsOfOurs, await feedKeys(ours.store, ours.identity.id), 'ssb-server stored our messages under the same ids')
+  const oursOfTheirs = await feedKeys(ours.store, reference.id)
+  assert.deepEqual(oursOfTheirs, await keysUpTo(client, reference.id, 13), 'we stored theirs under the same ids')
+  // What we received passes our validator and ssb-validate again, re-read from the store.
+  for await (const message of ours.store.readFeed(reference.id)) assert.equal(verifyMessage(message.value).key, message.key)
+  assert.deepEqual(await ssbValidatedKeys(ours.store, reference.id), oursOfTheirs)
+
+  // Live, over the same connection.
+  await ours.store.publish(ours.identity, { type: 'post', text: 'live from hearsay' })
+  await call((cb) => client.publish({ type: 'post', text: 'live from ssb-server' }, cb))
+  const [liveTheirs] = await Promise.all([keysUpTo(client, ours.identity.id, 16), waitForSequence(ours.store, reference.id, 14)])
+  assert.deepEqual(liveTheirs, await feedKeys(ours.store, ours.identity.id))
+  assert.deepEqual(await feedKeys(ours.store, reference.id), await keysUpTo(client, reference.id, 14))
+
+  // Disconnect, publish on both sides, and let ssb-server dial us: now it calls our ebt.replicate.
+  connection.close('test disconnect')
+  await waitForEvent(ours, (e) => e.event === 'disconnected' && e.peer === reference.id)
+  await publishPosts(ours.store, ours.identity, 3, 'offline hearsay')
+  for (let i = 1; i <= 2; i++) await call((cb) => client.publish({ type: 'post', text: `offline ssb-server ${i}` }, cb))
+  const before = ours.events.length
+  await call((cb) => client.gossip.connect(ours.peer.address!, cb))
+  await Promise.all([keysUpTo(client, ours.identity.id, 19), waitForSequence(ours.store, reference.id, 16)])
+  const inbound = ours.events.slice(before)
+  assert.ok(inbound.some(byEbt(reference.id)), 'ssb-server asked for EBT when it dialed')
+  assert.equal(inbound.some(byHistory(reference.id)), false)
+  assert.deepEqual(await keysUpTo(client, ours.identity.id, 19), await feedKeys(ours.store, ours.identity.id))
+  assert.deepEqual(await feedKeys(ours.store, reference.id), await keysUpTo(client, reference.id, 16))
+  // Resumed from what we held: nothing we already had came again.
+  assert.deepEqual(replicatedSince(ours, before, reference.id), { accepted: 2, duplicates: 0 })
+})
+
+test('two Hearsay peers replicate by EBT: blocked feeds are neither requested nor served to whom they block', async (t) => {
+  const carol = generateIdentity() // blocks bob: alice must not give bob carol's feed
+  const dave = generateIdentity()
+  const mallory = generateIdentity() // blocked by bob: bob must not ask for it
+  const alice = await startPeer(t, { replicate: { feeds: [carol.id, dave.id, mallory.id], hops: 0 } })
+  const bob = await startPeer(t, { replicate: { feeds: [alice.identity.id, carol.id, dave.id, mallory.id], hops: 0 } })
+  await publishPosts(alice.store, alice.identity, 20, 'alice')
+  await publishPosts(alice.store, carol, 3, 'carol')
+  await alice.store.publish(carol, { type: 'contact', contact: bob.identity.id, blocking: true })
+  await publishPosts(alice.store, dave, 2, 'dave')
+  await publishPosts(alice.store, mallory, 2, 'mallory')
+  await bob.store.publish(bob.identity, { type: 'contact', contact: mallory.id, blocking: true })
+  await bob.peer.refreshWanted()
+  assert.equal(bob.peer.wantedFeeds.has(mallory.id), false)
+  await publishPosts(bob.store, bob.identity, 5, 'bob')
+
+  const connection = await bob.peer.connect(alice.peer.address!)
+  await Promise.all([waitForSequence(bob.store, alice.identity.id, 20), waitForSequence(bob.store, dave.id, 2)])
+  assert.ok(bob.events.some(byEbt(alice.identity.id)), 'bob replicated by EBT (its ebt.replicate was answered)')
+  assert.ok(alice.events.some(byEbt(bob.identity.id)), 'alice served bob by EBT')
+  assert.equal([...bob.events, ...alice.events].some((e) => e.event === 'replicating' && e.method === 'createHistoryStream'), false)
+  assert.deepEqual(await feedKeys(bob.store, alice.identity.id), await feedKeys(alice.store, alice.identity.id))
+  assert.deepEqual(await ssbValidatedKeys(bob.store, dave.id), await feedKeys(alice.store, dave.id))
+
+  // Live while connected; by the time these arrive, anything else on offer would have too.
+  await alice.store.publish(alice.identity, { type: 'post', text: 'live from alice' })
+  await alice.store.publish(dave, { type: 'post', text: 'live from dave' })
+  await Promise.all([waitForSequence(bob.store, alice.identity.id, 21), waitForSequence(bob.store, dave.id, 3)])
+  assert.equal(await bob.store.feedStatus(carol.id), null, 'carol blocks bob: alice never sent bob her feed')
+  assert.equal(await bob.store.feedStatus(mallory.id), null, 'bob blocks mallory: he never asked for it')
+
+  // Disconnect; alice writes on; a new connection resumes where the last one stopped.
+  connection.close('test disconnect')
+  await waitForEvent(bob, (e) => e.event === 'disconnected' && e.peer === alice.identity.id)
+  await publishPosts(alice.store, alice.identity, 2, 'alice offline')
+  const before = bob.events.length
+  await bob.peer.connect(alice.peer.address!)
+  await waitForEvent(bob, (e) => e.event === 'replicated' && e.feed === alice.identity.id && e.sequence === 23)
+  assert.deepEqual(replicatedSince(bob, before, alice.identity.id), { accepted: 2, duplicates: 0 })
+  assert.ok(bob.events.slice(before).some(byEbt(alice.identity.id)))
+})
+
+test('with ssb-server without ssb-ebt, ebt.replicate fails and replication falls back to createHistoryStream', async (t) => {
+  const reference = await startReferencePeer(t)
+  const ours = await startPeer(t, { replicate: { feeds: [reference.id], hops: 0 } })
+  const { client } = reference
+  for (let i = 1; i <= 3; i++) await call((cb) => client.publish({ type: 'post', text: `from ssb-server ${i}` }, cb))
+  await publishPosts(ours.store, ours.identity, 4, 'from hearsay')
+  await call((cb) => client.friends.follow(ours.identity.id, {}, cb))
+
+  await ours.peer.connect(reference.address)
+  const fallback = await waitForEvent(ours, byHistory(reference.id))
+  assert.ok(fallback.event === 'replicating' && fallback.reason, 'the fallback says why: ssb-server refused ebt.replicate')
+  await Promise.all([keysUpTo(client, ours.identity.id, 4), waitForSequence(ours.store, reference.id, 4)])
+  assert.deepEqual(await feedKeys(ours.store, reference.id), await keysUpTo(client, reference.id, 4))
+  assert.deepEqual(await keysUpTo(client, ours.identity.id, 4), await feedKeys(ours.store, ours.identity.id))
+  assert.equal(ours.events.some(byEbt(reference.id)), false, 'it never spoke EBT')
+})
+
+/**
+ * An EBT server in a few lines of raw muxrpc, to play peers Hearsay's code would never be: it
+ * sends `first` (its vector clock, or garbage), then, once our notes ask for `feed`, `messages`
+ * whatever they are; and keeps the stream open. Records what we sent it; `notes` is our first
+ * vector clock.
+ */
+async function ebtServingPeer(t: Teardown, feed: FeedId, first: unknown, messages: readonly unknown[], identity = generateIdentity()): Promise<{ address: string; id: FeedId; received: unknown[]; notes: Promise<Record<string, number>> }> {
+  const transport = new Transport({ identity, host: '127.0.0.1' })
+  defer(t, () => transport.close())
+  const received: unknown[] = []
+  let gotNotes!: (notes: Record<string, number>) => void
+  const notes = new Promise<Record<string, number>>((resolve) => (gotNotes = resolve))
+  const address = await transport.listen((connection) => {
+    const api = {
+      manifest: () => MANIFEST,
+      ebt: {
+        replicate: () => {
+          const out = pushable<unknown>()
+          out.push(first)
+          let sent = false
+          return {
+            source: out.source,
+            sink: (read: Source<unknown>) => pull(read, pull.drain((data: unknown) => {
+              received.push(data)
+              if (data !== null && typeof data === 'object' && !('author' in data)) gotNotes(data as Record<string, number>)
+              if (!sent && data !== null && typeof data === 'object' && feed in data) {
+                sent = true
+                for (const message of messages) out.push(message)
+              }
+            }, () => {})),
+          }
+        },
+      },
+    }
+    const rpc = createMuxrpc(MANIFEST, MANIFEST, api, null)
+    pull(connection.stream, rpc.stream, connection.stream)
+  }, () => {})
+  return { address, id: identity.id, received, notes }
+}
+
+test('a hostile EBT peer sending an invalid signature, a wrong sequence, a fork or garbage is cut off; the valid messages stay', async (t) => {
+  const carol = generateIdentity()
+  const dave = generateIdentity()
+  const good = chain(carol, 6, { text: 'carol' })
+  const forged = { ...good[3]!, signature: toSignatureString(randomBytes(64)) }
+  const skipped = chain(carol, 8, { text: 'carol' })[7]! // validly signed, but sequence 8 right after 3
+  // dave signs two different third messages; the hostile peer sends 1-3, then the fourth of the other branch.
+  const daves = chain(dave, 3, { text: 'dave' })
+  const otherBranch = chain(dave, 2, { text: 'dave, other branch', after: daves.slice(0, 2) })
+  const cases: Array<[string, FeedId, unknown, unknown[], RegExp]> = [
+    ['invalid signature', carol.id, { [carol.id]: note(6) }, [...good.slice(0, 3), forged, good[4]], /signature/i],
+    ['wrong sequence', carol.id, { [carol.id]: note(8) }, [...good.slice(0, 3), skipped], /sequence/i],
+    ['fork', dave.id, { [dave.id]: note(4) }, [...daves, otherBranch[3]], /fork/i],
+    ['garbage instead of a vector clock', carol.id, 'not a clock', [], /EBT protocol/],
+  ]
+  const us = await startPeer(t, { replicate: { feeds: [carol.id, dave.id], hops: 0 } })
+  for (const [name, feed, first, messages, reason] of cases) {
+    const hostile = await ebtServingPeer(t, feed, first, messages)
+    const held = (await us.store.feedStatus(feed))?.sequence ?? 0
+    const before = us.events.length
+    await us.peer.connect(hostile.address)
+    const cut = await waitForEvent(us, (e) => e.event === 'cut-off' && e.peer === hostile.id && us.events.indexOf(e) >= before)
+    assert.match(cut.event === 'cut-off' ? cut.reason : '', reason, name)
+    await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === hostile.id && us.events.indexOf(e) >= before)
+    if (messages.length > 0) {
+      assert.ok(us.events.slice(before).some(byEbt(hostile.id)), `${name}: this came by EBT`)
+      // Our notes asked for the feed from after what we held.
+      const asked = hostile.received.find((data) => data !== null && typeof data === 'object' && feed in data) as Record<string, number>
+      assert.equal(asked[feed], note(held), `${name}: asked for ${feed} from ${held}`)
+    }
+    assert.equal((await us.store.feedStatus(feed))?.sequence, 3, `${name}: the three valid messages are kept, nothing after`)
+  }
+  const fork = us.events.find((e) => e.event === 'fork')
+  assert.ok(fork && fork.event === 'fork' && fork.feed === dave.id && fork.sequence === 3)
+  assert.ok((await us.store.feedStatus(dave.id))?.forked, 'the store marked dave forked')
+
+  // An honest Hearsay peer then completes carol's feed, by EBT.
+  const honest = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
+  await honest.store.append(carol.id, good)
+  await us.peer.connect(honest.peer.address!)
+  await waitForSequence(us.store, carol.id, 6)
+  assert.deepEqual(await feedKeys(us.store, carol.id), await feedKeys(honest.store, carol.id))
+  assert.ok(us.events.some(byEbt(honest.identity.id)))
+})
+
+test('a reconnecting EBT peer is only asked about the feeds that changed since its last clock', async (t) => {
+  const carol = generateIdentity()
+  const dave = generateIdentity()
+  const us = await startPeer(t, { replicate: { feeds: [carol.id, dave.id], hops: 0 } })
+  const carols = chain(carol, 4, { text: 'carol' })
+  await us.store.append(carol.id, carols.slice(0, 3))
+  await us.store.append(dave.id, chain(dave, 2, { text: 'dave' }))
+  const server = generateIdentity() // the same peer both times
+
+  // First meeting: it says it has what we have; we tell it where we are on both feeds.
+  const first = await ebtServingPeer(t, carol.id, { [carol.id]: note(3), [dave.id]: note(2) }, [], server)
+  const connection = await us.peer.connect(first.address)
+  const firstNotes = await first.notes
+  assert.deepEqual(Object.keys(firstNotes).sort(), [carol.id, dave.id].sort())
+  connection.close('test disconnect')
+  await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === server.id)
+
+  // Carol moved on meanwhile, dave did not: the next notes mention carol only.
+  await us.store.append(carol.id, carols.slice(3))
+  const second = await ebtServingPeer(t, carol.id, {}, [], server)
+  await us.peer.connect(second.address)
+  assert.deepEqual(await second.notes, { [carol.id]: note(4) }, 'carol from 4 on; dave not mentioned')
+})
+
+test('holdable: a held read waits until released, and an abort answers it', async () => {
+  const gate = holdable(pull.values([1, 2, 3]))
+  const read = () => new Promise<[unknown, unknown]>((resolve) => gate.source(null, (end, data) => resolve([end, data])))
+  assert.deepEqual(await read(), [null, 1])
+  gate.hold(true)
+  let answered = false
+  const held = read().then((result) => {
+    answered = true
+    return result
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(answered, false, 'no answer while held')
+  gate.hold(false)
+  assert.deepEqual(await held, [null, 2])
+  gate.hold(true)
+  const parked = read()
+  const aborted = new Promise<unknown>((resolve) => gate.source(true, (end) => resolve(end)))
+  assert.deepEqual(await parked, [true, undefined])
+  assert.equal(await aborted, true)
+})
+
+/** `store`, counting the messages of `feed` read out of it. */
+function countingReads(store: Store, feed: FeedId): { store: Store; read(): number } {
+  let count = 0
+  const readFeed: Store['readFeed'] = async function* (id, options) {
+    for await (const message of store.readFeed(id, options)) {
+      if (id === feed) count++
+      yield message
+    }
+  }
+  const counting = new Proxy(store, {
+    get(target, property) {
+      if (property === 'readFeed') return readFeed
+      const value: unknown = Reflect.get(target, property, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { store: counting, read: () => count }
+}
+
+test('EBT sending pauses while the peer does not read, and picks up when it does', async (t) => {
+  const author = generateIdentity()
+  const total = 6000
+  const text = 'x'.repeat(4000) // 24 MB in all: more than the socket buffers and the send window hold
+  const counted = countingReads(await tempStore(t), author.id)
+  const ours = await startPeer(t, { store: counted.store, replicate: { feeds: [author.id], hops: 0 } })
+  for (let i = 1; i <= total; i++) await ours.store.publish(author, { type: 'post', text: `${i} ${text}` })
+
+  // A reader that asks for the whole feed, then stops reading its socket.
+  const client = new Transport({ identity: generateIdentity() })
+  defer(t, () => client.close())
+  const connection = await client.connect(ours.peer.address!)
+  const reading = holdable(connection.stream.source)
+  const wire = { source: reading.source, sink: connection.stream.sink }
+  const rpc = createMuxrpc(MANIFEST, MANIFEST, {}, null)
+  pull(wire, rpc.stream, wire)
+  defer(t, () => rpc.close(true, () => {}))
+  const notes = pushable<unknown>()
+  let received = 0
+  let allReceived!: () => void
+  const done = new Promise<void>((resolve) => (allReceived = resolve))
+  const duplex = (rpc.ebt as { replicate(options: object, cb: (err: Error | null) => void): { source: Source<unknown>; sink: (read: Source<unknown>) => void } })
+    .replicate(EBT_REQUEST, () => {})
+  pull(duplex.source, pull.drain((data: unknown) => {
+    if (data !== null && typeof data === 'object' && (data as { author?: unknown }).author === author.id) {
+      if (++received === total) allReceived()
+      return
+    }
+    if (received === 0 && data !== null && typeof data === 'object' && author.id in data) {
+      notes.push({ [author.id]: 0 }) // we have none, send them all
+      reading.hold(true)
+    }
+  }, () => {}))
+  pull(notes.source, duplex.sink)
+
+  // Wait until the sender stops reading its store: it must stop well before the end of the feed.
+  let last = -1
+  let still = 0
+  while (still < 5) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const now = counted.read()
+    still = now === last && now > 0 ? still + 1 : 0
+    last = now
+  }
+  assert.ok(last < total / 2, `sending paused after reading ${last} of ${total} messages`)
+
+  reading.hold(false)
+  await done
+  assert.equal(received, total)
+  assert.ok(ours.events.some(byEbt(client.id)))
+})
