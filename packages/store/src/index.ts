@@ -24,7 +24,7 @@ export { votesFor, type Votes } from './queries/votes.ts'
 export { backlinksOf } from './queries/backlinks.ts'
 export {
   liveQuery, homeFeedLive, profilePostsLive, threadLive, hashtagFeedLive, backlinksOfLive, votesLive, profileLive,
-  contactsLive, notificationsLive, type LiveOptions, type LiveStream,
+  contactsLive, notificationsLive, mapLive, type LiveOptions, type LiveStream,
 } from './queries/live.ts'
 export { normalizeTag, publicContent, rootOf, branchesOf, hashtagsOf, mentionedFeeds, type PublicContent } from './indexes/content.ts'
 export { recipients } from './queries/inbox.ts'

@@ -128,7 +128,7 @@ class LiveQuery implements LiveStream<IndexedMessage> {
  * A live stream mapped through an async step, in order: `step` returns what to yield, or
  * undefined to skip. Ending it ends (and unsubscribes) the source.
  */
-export function mapLive<T>(source: LiveStream<IndexedMessage>, step: (message: IndexedMessage) => Promise<T | undefined> | T | undefined): LiveStream<T> {
+export function mapLive<S, T>(source: LiveStream<S>, step: (item: S) => Promise<T | undefined> | T | undefined): LiveStream<T> {
   let chain: Promise<unknown> = Promise.resolve()
   const pull = async (): Promise<IteratorResult<T, undefined>> => {
     for (;;) {
