@@ -58,7 +58,7 @@ export function parseCommandArgs<O extends OptionSpecs>(
       tokens: true,
     })
   } catch (err) {
-    throw usageError(explainParseError(command, specs, args, err))
+    throw usageError(explainParseError(command, specs, args, maxPositionals, err))
   }
   const seen = new Set<string>()
   for (const token of parsed.tokens ?? []) {
@@ -89,10 +89,11 @@ function seeHelp(command: string): string {
  * Node's parseArgs messages span several lines and vary between versions, so the arguments
  * are re-read leniently to find which one the strict parse refused, and that is described.
  */
-function explainParseError(command: string, specs: OptionSpecs, args: readonly string[], err: unknown): string {
+function explainParseError(command: string, specs: OptionSpecs, args: readonly string[], maxPositionals: number, err: unknown): string {
   const { tokens } = parseArgs({ args: [...args], options: parseArgsOptions(specs), strict: false, allowPositionals: true, tokens: true })
+  let positionals = 0
   for (const token of tokens) {
-    if (token.kind === 'positional') return `unexpected argument ${JSON.stringify(token.value)}${seeHelp(command)}`
+    if (token.kind === 'positional' && ++positionals > maxPositionals) return `unexpected argument ${JSON.stringify(token.value)}${seeHelp(command)}`
     if (token.kind !== 'option') continue
     const spec = specs[token.name]
     if (spec === undefined) return `unknown option ${token.rawName} for \`hearsay ${command}\`${seeHelp(command)}`

@@ -5,61 +5,15 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { generateIdentity, readSecretFile, type FeedId } from '@hearsay/keys'
 import { createUnboxer } from '@hearsay/box1'
 import type { Message } from '@hearsay/message'
+import { binPath, fails, hearsay, ok, tempDir, type Result } from './test-helpers.ts'
 
 const require = createRequire(import.meta.url)
 const ssbKeys = require('ssb-keys') as { createSync(file: string): { id: string } }
-
-const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
-
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `hearsay ...args` with HEARSAY_DATA=dataDir; never rejects, whatever the exit status. */
-function hearsay(dataDir: string, ...args: string[]): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
-  delete env.HEARSAY_DEBUG
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [binPath, ...args], { env }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err)
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr })
-    })
-  })
-}
-
-/** A command that must succeed: its stdout, after checking it wrote nothing to stderr. */
-async function ok(dataDir: string, ...args: string[]): Promise<string> {
-  const result = await hearsay(dataDir, ...args)
-  assert.equal(result.code, 0, `hearsay ${args.join(' ')} failed: ${result.stderr}`)
-  assert.equal(result.stderr, '', `hearsay ${args.join(' ')}`)
-  return result.stdout
-}
-
-/** A command that must fail: exactly one `hearsay: …` line on stderr, no stack, the given status. */
-async function fails(dataDir: string, expectedCode: number, args: string[], message?: RegExp): Promise<string> {
-  const result = await hearsay(dataDir, ...args)
-  const label = `hearsay ${args.join(' ')}`
-  assert.equal(result.code, expectedCode, `${label} exited ${result.code}: ${result.stderr}`)
-  assert.match(result.stderr, /^hearsay: [^\n]+\n$/, `${label} printed: ${result.stderr}`)
-  assert.equal(result.stdout, '', label)
-  if (message) assert.match(result.stderr, message, label)
-  return result.stderr
-}
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'hearsay-pub-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
 
 /** Every file under `dir` with a hash of its contents; 'absent' when dir does not exist. */
 async function snapshot(dir: string): Promise<string> {
@@ -247,6 +201,17 @@ describe('hearsay', { concurrency: 2 }, () => {
       [2, ['log', '--limit', '0'], /--limit must be a positive whole number/],
       [2, ['log', '--limit', '2x'], /--limit must be a positive whole number/],
       [2, ['log', '--reverse', 'yes'], /unexpected argument "yes"/],
+      [2, ['follow'], /follow needs the feed ID/],
+      [2, ['follow', id.slice(0, -1)], /not a feed id/],
+      [2, ['follow', id], /your own feed/],
+      [2, ['follow', generateIdentity().id, '--unfollow=no'], /--unfollow takes no value/],
+      [2, ['connect'], /connect needs the ADDR/],
+      [2, ['connect', 'net:127.0.0.1:1'], /not a net:HOST:PORT~shs:KEY address/],
+      [2, ['status', 'now'], /unexpected argument "now"/],
+      // Commands that need the running peer say so, and how to start it.
+      [1, ['status'], /no peer is running on .* start one with `hearsay start`/],
+      [1, ['connect', `net:127.0.0.1:8008~shs:${id.slice(1, -8)}`], /no peer is running on/],
+      [2, ['latestSequence', id], /unknown command "latestSequence" .*no peer is running on .* `hearsay start`/],
     ])
     assert.equal((await ok(dataDir, 'log')).split('\n').length, 2, 'still exactly one message')
   })
@@ -301,6 +266,9 @@ describe('hearsay', { concurrency: 2 }, () => {
       publish: ['--type TYPE', '--text TEXT', '--json JSON', '--recps IDS', '--data DIR'],
       log: ['--author ID', '--limit N', '--reverse', '--json', '--data DIR'],
       start: ['--host HOST', '--port PORT', '--peers ADDRS', '--replicate IDS', '--hops N', '--caps KEY', '--data DIR'],
+      follow: ['--unfollow', '--data DIR'],
+      status: ['--json', '--data DIR'],
+      connect: ['--kind KIND', '--once', '--json', '--data DIR'],
       help: [],
     }
     const general = await ok(dataDir, '--help')

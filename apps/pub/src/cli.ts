@@ -21,7 +21,12 @@ export async function run(argv: readonly string[], io: Omit<Context, 'commands'>
     if (name === undefined) throw usageError('no command given (see `hearsay --help`)')
     if (name.startsWith('-')) throw usageError(`unknown option ${name}: options go after the command, as in \`hearsay COMMAND ${name}\` (see \`hearsay --help\`)`)
     const command = commands.find((candidate) => candidate.name === name)
-    if (command === undefined) throw unknownCommand(name)
+    if (command === undefined) {
+      // Loaded here: only a name that is no command needs the method-call machinery.
+      const { runMethod } = await import('./methods.ts')
+      await runMethod(name, rest, context, unknownCommand(name))
+      return 0
+    }
 
     let args
     try {

@@ -30,5 +30,9 @@ export function generalHelp(commands: readonly Command[]): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Run `hearsay help COMMAND` or `hearsay COMMAND --help` for its options.',
+    '',
+    'While `hearsay start` runs, every method the peer offers its owner can be called as',
+    '`hearsay METHOD [ARGS] [--OPTION VALUE]` (`hearsay manifest` lists them), e.g.',
+    '`hearsay latestSequence @…=.ed25519` or `hearsay createHistoryStream --id @…=.ed25519 --limit 3`.',
   ].join('\n')
 }

@@ -2,48 +2,22 @@
 // they come, talked to over the network on 127.0.0.1, and stopped with a signal.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { readSecretFile, type FeedId } from '@hearsay/keys'
 import { connectLocal } from '@hearsay/network'
+import { fails, ok, startHearsay, tempDir } from './test-helpers.ts'
 
 const require = createRequire(import.meta.url)
-const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
 
 test('hearsay start listens, prints ready and event lines, serves its owner, and stops on SIGTERM', async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'hearsay-start-'))
-  t.after(() => rm(dataDir, { recursive: true, force: true }))
-  const env = { ...process.env, HEARSAY_DATA: dataDir }
-  await new Promise<void>((resolve, reject) => execFile(process.execPath, [binPath, 'init'], { env }, (err) => (err ? reject(err) : resolve())))
+  const dataDir = await tempDir(t, 'hearsay-start-')
+  await ok(dataDir, 'init')
   const identity = await readSecretFile(path.join(dataDir, 'secret'))
+  const running = await startHearsay(t, dataDir)
+  const { ready, lines, lineWhere } = running
 
-  const child = spawn(process.execPath, [binPath, 'start', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.after(() => {
-    child.kill('SIGKILL')
-  })
-  const lines: Array<Record<string, unknown>> = []
-  const waiters: Array<() => void> = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(JSON.parse(line) as Record<string, unknown>)
-    for (const wake of waiters.splice(0)) wake()
-  })
-  const lineWhere = async (match: (line: Record<string, unknown>) => boolean) => {
-    for (;;) {
-      const found = lines.find(match)
-      if (found) return found
-      await new Promise<void>((resolve) => waiters.push(resolve))
-    }
-  }
-
-  const ready = await lineWhere((line) => line.event === 'ready')
   assert.equal(ready.id, identity.id)
   const address = String(ready.address)
   assert.match(address, /^net:127\.0\.0\.1:\d+~shs:/)
@@ -73,42 +47,24 @@ test('hearsay start listens, prints ready and event lines, serves its owner, and
   assert.equal(second.value.sequence, 2)
   await local.close()
 
-  child.kill('SIGTERM')
-  assert.equal(await exited, 0, stderr)
-  assert.equal(stderr, '')
+  assert.equal(await running.stop(), 0)
   assert.ok(lines.some((line) => line.event === 'stopping' && line.signal === 'SIGTERM'))
   // Stopped cleanly: the store is closed and reopens with the message in it.
-  const result = await new Promise<string>((resolve, reject) => execFile(process.execPath, [binPath, 'log', '--json'], { env }, (err, out) => (err ? reject(err) : resolve(out))))
+  const result = await ok(dataDir, 'log', '--json')
   assert.match(result, /through the running peer/)
   assert.match(result, /through the socket/)
 })
 
 test('the first start creates the identity; a secret whose store is gone is refused, untouched', async (t) => {
-  const parent = await mkdtemp(path.join(tmpdir(), 'hearsay-first-start-'))
-  t.after(() => rm(parent, { recursive: true, force: true }))
-  const dataDir = path.join(parent, 'fresh')
-  const env = { ...process.env, HEARSAY_DATA: dataDir }
-  const child = spawn(process.execPath, [binPath, 'start', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.after(() => {
-    child.kill('SIGKILL')
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let ready: { event: string; id: string; created?: string } | undefined
-  for await (const line of createInterface({ input: child.stdout })) {
-    ready = JSON.parse(line) as typeof ready
-    if (ready!.event === 'ready') break
-  }
-  assert.equal(ready?.event, 'ready')
-  assert.equal(ready!.created, dataDir)
-  assert.equal((await readSecretFile(path.join(dataDir, 'secret'))).id, ready!.id)
-  child.kill('SIGTERM')
-  assert.equal(await exited, 0)
+  const dataDir = path.join(await tempDir(t, 'hearsay-first-start-'), 'fresh')
+  const running = await startHearsay(t, dataDir)
+  const { ready } = running
+  assert.equal(ready.created, dataDir)
+  assert.equal((await readSecretFile(path.join(dataDir, 'secret'))).id, ready.id)
+  assert.equal(await running.stop(), 0)
 
   // The same identity on the next start; and with the store gone, no new feed is started.
   await rm(path.join(dataDir, 'db'), { recursive: true })
-  const refused = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile(process.execPath, [binPath, 'start', '--port', '0'], { env }, (err, _out, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr })))
-  assert.equal(refused.code, 1)
-  assert.match(refused.stderr, /^hearsay: .*holds a secret but no message store/)
-  assert.equal((await readSecretFile(path.join(dataDir, 'secret'))).id, ready!.id)
+  await fails(dataDir, 1, ['start', '--port', '0'], /^hearsay: .*holds a secret but no message store/)
+  assert.equal((await readSecretFile(path.join(dataDir, 'secret'))).id, ready.id)
 })

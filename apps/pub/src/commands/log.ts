@@ -1,9 +1,12 @@
-import { isFeedId, type FeedId } from '@hearsay/keys'
-import { isBoxedContent } from '@hearsay/message'
+import { isFeedId, type FeedId, type Identity } from '@hearsay/keys'
+import { createUnboxer } from '@hearsay/box1'
+import { isBoxedContent, type Content, type Message } from '@hearsay/message'
 import type { IndexedMessage } from '@hearsay/store'
+import type { LocalClient } from '@hearsay/network'
 import { defineCommand, writeLine } from '../command.ts'
 import { DATA_OPTION, loadIdentity, resolveDataDir, withStore } from '../data.ts'
 import { usageError } from '../errors.ts'
+import { callPeer, connectRunning, iterate, peerError, usePeer } from '../running.ts'
 
 const EXCERPT_LENGTH = 60
 
@@ -19,7 +22,8 @@ Prints the messages of one feed held in the store, oldest first, one per line:
 where TIME is the author's claimed time (UTC) and TEXT the start of the "text" field.
 Private messages show as (private), followed by their type and text when they were
 encrypted to you. With --json each line is instead the stored message as JSON,
-{"key", "value", "timestamp"}, exactly as held (private content stays encrypted).`,
+{"key", "value", "timestamp"}, exactly as held (private content stays encrypted).
+While \`hearsay start\` runs on the data directory, the running peer serves them.`,
   options: {
     author: { type: 'string', value: 'ID', description: 'the feed to print, a feed id (default: yours)' },
     limit: { type: 'string', value: 'N', description: 'print at most N messages' },
@@ -38,18 +42,60 @@ encrypted to you. With --json each line is instead the stored message as JSON,
     const identity = await loadIdentity(dataDir)
     const author: FeedId = values.author ?? identity.id
 
+    // JSON shows messages exactly as stored; people see what was encrypted to them.
+    const print = (message: Shown) =>
+      writeLine(stdout, values.json ? JSON.stringify({ key: message.key, value: message.value, timestamp: message.timestamp }) : formatLine(message))
+    const client = await connectRunning(dataDir)
+    if (client) {
+      await usePeer(client, async (peer) => {
+        const decrypt = values.json ? null : decrypter(identity)
+        for await (const message of readFeedFromPeer(peer, author, limit, values.reverse ?? false)) await print(decrypt ? decrypt(message) : message)
+      })
+      return
+    }
     await withStore(dataDir, identity, async (store) => {
-      // JSON shows messages exactly as stored; people see what was encrypted to them.
-      const options = { limit, reverse: values.reverse ?? false, decrypt: !values.json }
-      for await (const message of store.readFeed(author, options)) {
-        const line = values.json
-          ? JSON.stringify({ key: message.key, value: message.value, timestamp: message.timestamp })
-          : formatLine(message)
-        await writeLine(stdout, line)
-      }
+      for await (const message of store.readFeed(author, { limit, reverse: values.reverse ?? false, decrypt: !values.json })) await print(message)
     })
   },
 })
+
+/** What `log` prints of a message. */
+type Shown = Pick<IndexedMessage, 'key' | 'value' | 'timestamp' | 'private'>
+
+/**
+ * The feed as the running peer serves it (createHistoryStream, oldest first), streamed; with
+ * --reverse it is read whole and turned round, and with --limit too only the latest are asked for.
+ */
+async function* readFeedFromPeer(peer: LocalClient, author: FeedId, limit: number | undefined, reverse: boolean): AsyncGenerator<Message> {
+  let seq = 1
+  if (reverse && limit !== undefined) {
+    const latest = await callPeer<number>(peer, 'latestSequence', author).catch(() => 0) // a feed we hold none of
+    seq = Math.max(1, latest - limit + 1)
+  }
+  const options = { id: author, seq, keys: true, ...(limit !== undefined && !reverse ? { limit } : {}) }
+  const messages: Message[] = []
+  try {
+    for await (const message of iterate(peer.source<Message>('createHistoryStream', options))) {
+      if (reverse) messages.push(message)
+      else yield message
+    }
+  } catch (err) {
+    throw peerError('createHistoryStream', err)
+  }
+  yield* messages.reverse()
+}
+
+/** Private messages to us shown decrypted, as the store shows them. */
+function decrypter(identity: Identity): (message: Message) => Shown {
+  const unboxer = createUnboxer(identity)
+  return (message) => {
+    const { content } = message.value
+    if (typeof content !== 'string') return message
+    const opened = unboxer.unbox(content)
+    if (opened === null || typeof opened !== 'object' || Array.isArray(opened) || typeof (opened as { type?: unknown }).type !== 'string') return message
+    return { ...message, value: { ...message.value, content: opened as Content }, private: true }
+  }
+}
 
 function parseLimit(text: string): number {
   const limit = /^[0-9]+$/.test(text) ? Number(text) : NaN
@@ -58,7 +104,7 @@ function parseLimit(text: string): number {
 }
 
 /** `#seq  time  %key  type: text`, safe to print: other people's text cannot drive the terminal. */
-export function formatLine(message: IndexedMessage): string {
+export function formatLine(message: Pick<IndexedMessage, 'key' | 'value' | 'private'>): string {
   const { sequence, timestamp, content } = message.value
   const time = Number.isFinite(timestamp) && Math.abs(timestamp) <= 8.64e15 ? new Date(timestamp).toISOString() : String(timestamp)
   let summary: string

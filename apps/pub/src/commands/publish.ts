@@ -1,9 +1,10 @@
 import { isFeedId, type FeedId } from '@hearsay/keys'
-import { checkContent, MAX_MESSAGE_LENGTH, MessageError, signedLength, type Content } from '@hearsay/message'
+import { checkContent, MAX_MESSAGE_LENGTH, MessageError, signedLength, type Content, type Message } from '@hearsay/message'
 import { boxContent } from '@hearsay/box1'
 import { defineCommand, writeLine } from '../command.ts'
 import { DATA_OPTION, loadIdentity, resolveDataDir, withStore } from '../data.ts'
 import { usageError } from '../errors.ts'
+import { callPeer, connectRunning, usePeer } from '../running.ts'
 
 /** box1's limit: one key slot per recipient, at most 7. */
 export const MAX_RECIPIENTS = 7
@@ -21,7 +22,10 @@ and prints it as one JSON line: {"key": "%…", "value": {…}, "timestamp": …
 Give the content either as --type (with an optional --text), or whole as --json.
 With --recps the message is private: its content gets a "recps" list (you first,
 then the recipients) and is encrypted with box1 so that only those feeds can read
-it; everyone still sees that you published a message, and when.`,
+it; everyone still sees that you published a message, and when.
+
+While \`hearsay start\` runs on the data directory, the running peer publishes it (and
+sends it on to connected peers); otherwise it is written to the store directly.`,
   options: {
     type: { type: 'string', value: 'TYPE', description: 'content type, 3 to 52 characters (e.g. post)' },
     text: { type: 'string', value: 'TEXT', description: 'the content\'s "text" field (only with --type)' },
@@ -59,7 +63,10 @@ it; everyone still sees that you published a message, and when.`,
       throw new MessageError('EMSG_TOO_LARGE', `the message would be ${length} characters long once signed; the limit is ${MAX_MESSAGE_LENGTH}`)
     }
 
-    const message = await withStore(dataDir, identity, (store) => store.publish(identity, final))
+    const client = await connectRunning(dataDir)
+    const message = client
+      ? await usePeer(client, (peer) => callPeer<Message>(peer, 'publish', final))
+      : await withStore(dataDir, identity, (store) => store.publish(identity, final))
     await writeLine(stdout, JSON.stringify({ key: message.key, value: message.value, timestamp: message.timestamp }))
   },
 })

@@ -1,0 +1,138 @@
+// Running the real `hearsay` bin as a user would, for the CLI tests: one child process per
+// command, and `hearsay start` as a long-running child whose JSON lines are read as they come.
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
+
+interface Teardown {
+  after(fn: () => unknown): void
+}
+
+export interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export async function tempDir(t: Teardown, prefix = 'hearsay-pub-'): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Runs `hearsay ...args` with HEARSAY_DATA=dataDir; never rejects, whatever the exit status. */
+export function hearsay(dataDir: string, ...args: string[]): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
+  delete env.HEARSAY_DEBUG
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [binPath, ...args], { env }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err)
+      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr })
+    })
+  })
+}
+
+/** A command that must succeed: its stdout, after checking it wrote nothing to stderr. */
+export async function ok(dataDir: string, ...args: string[]): Promise<string> {
+  const result = await hearsay(dataDir, ...args)
+  assert.equal(result.code, 0, `hearsay ${args.join(' ')} failed: ${result.stderr}`)
+  assert.equal(result.stderr, '', `hearsay ${args.join(' ')}`)
+  return result.stdout
+}
+
+/** A command that must fail: exactly one `hearsay: …` line on stderr, no stack, the given status. */
+export async function fails(dataDir: string, expectedCode: number, args: string[], message?: RegExp): Promise<string> {
+  const result = await hearsay(dataDir, ...args)
+  const label = `hearsay ${args.join(' ')}`
+  assert.equal(result.code, expectedCode, `${label} exited ${result.code}: ${result.stderr}`)
+  assert.match(result.stderr, /^hearsay: [^\n]+\n$/, `${label} printed: ${result.stderr}`)
+  assert.equal(result.stdout, '', label)
+  if (message) assert.match(result.stderr, message, label)
+  return result.stderr
+}
+
+export type Line = Record<string, unknown>
+
+export interface RunningHearsay {
+  /** The `ready` line. */
+  ready: Line & { id: string; address: string; socket: string }
+  /** Every JSON line printed so far. */
+  lines: Line[]
+  /** The first line (printed already or still to come) that `match` accepts. */
+  lineWhere(match: (line: Line) => boolean): Promise<Line>
+  /** SIGTERM, then its exit status (after checking it wrote nothing to stderr). */
+  stop(): Promise<number | null>
+  /** SIGKILL: gone without cleaning up, as after a crash. */
+  kill(): Promise<void>
+}
+
+/** `hearsay start --port 0 ...args` on `dataDir`, once it is ready; killed when the test ends. */
+export async function startHearsay(t: Teardown, dataDir: string, ...args: string[]): Promise<RunningHearsay> {
+  return startHearsayWrapped(t, [], dataDir, ...args)
+}
+
+/** startHearsay run through a `wrapper` command, e.g. `ip netns exec NS`. */
+export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[], dataDir: string, ...args: string[]): Promise<RunningHearsay> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
+  delete env.HEARSAY_DEBUG
+  const command = [...wrapper, process.execPath, binPath, 'start', '--port', '0', ...args]
+  const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  let exitCode: number | null | undefined
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))))
+  t.after(() => {
+    if (exitCode === undefined) child.kill('SIGKILL')
+  })
+  const lines: Line[] = []
+  const waiters = new Set<() => void>()
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    lines.push(JSON.parse(text) as Line)
+    for (const wake of [...waiters]) wake()
+  })
+  const lineWhere = (match: (line: Line) => boolean) =>
+    new Promise<Line>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match)
+        if (found) {
+          waiters.delete(check)
+          waiters.delete(gone)
+          resolve(found)
+        }
+      }
+      const gone = () => {
+        if (exitCode === undefined) return
+        waiters.delete(check)
+        waiters.delete(gone)
+        reject(new Error(`hearsay start exited (${exitCode}) first: ${stderr}`))
+      }
+      waiters.add(check)
+      waiters.add(gone)
+      check()
+    })
+  void exited.then(() => {
+    for (const wake of [...waiters]) wake()
+  })
+  const ready = (await lineWhere((line) => line.event === 'ready')) as RunningHearsay['ready']
+  return {
+    ready,
+    lines,
+    lineWhere,
+    async stop() {
+      child.kill('SIGTERM')
+      const code = await exited
+      assert.equal(stderr, '', 'hearsay start wrote to stderr')
+      return code
+    },
+    async kill() {
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
