@@ -50,4 +50,24 @@ export default defineConfig(
       ],
     },
   },
+
+  // The renderer runs in a browser page and reaches the peer only through the client API: no Node
+  // builtins, no other workspace package, only the browser libraries it declares.
+  {
+    files: ['packages/renderer/src/**'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\.{1,2}/|(@hearsay/client-api|react|react-dom/client|@tanstack/react-virtual|markdown-it)$)',
+              message: 'packages/renderer imports only @hearsay/client-api and its own browser dependencies (react, react-dom/client, @tanstack/react-virtual, markdown-it).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

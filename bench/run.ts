@@ -12,6 +12,8 @@ interface BenchModule {
 const modules: Record<string, () => Promise<BenchModule>> = {
   validate: () => import('./validate.ts'),
   import: () => import('./import.ts'),
+  renderer: () => import('./renderer.ts'),
+  replicate: () => import('./replicate.ts'),
 }
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
