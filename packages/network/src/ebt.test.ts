@@ -4,107 +4,34 @@
 // `replicating` events, so none can pass through the createHistoryStream fallback unnoticed.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRequire } from 'node:module'
 import { randomBytes } from 'node:crypto'
 import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity, toSignatureString, type FeedId } from '@hearsay/keys'
-import { verifyMessage, type MessageValue } from '@hearsay/message'
 import type { Store } from '@hearsay/store'
 import { MANIFEST } from './manifest.ts'
 import { pushable } from './pull.ts'
 import { Transport } from './transport.ts'
 import { holdable } from './replication.ts'
 import { EBT_REQUEST } from './ebt.ts'
-import type { PeerEvent } from './events.ts'
 import { chain } from './testing/feeds.ts'
-import { defer, feedKeys, publishPosts, startPeer, tempStore, waitForEvent, waitForSequence, type Teardown, type TestPeer } from './testing/helpers.ts'
+import { defer, feedKeys, publishPosts, startPeer, tempStore, waitForEvent, waitForSequence, type Teardown } from './testing/helpers.ts'
 import { call, keysUpTo, startReferencePeer, type SsbClient } from './testing/reference.ts'
-
-const require = createRequire(import.meta.url)
-
-/** The keys ssb-validate (the reference validator) computes for `feed` as we hold it; throws if it rejects any. */
-async function ssbValidatedKeys(store: Store, feed: FeedId): Promise<string[]> {
-  const validate = require('ssb-validate') as {
-    initial(): { queue: Array<{ key: string }> }
-    append(state: unknown, hmacKey: null, value: MessageValue): { queue: Array<{ key: string }> }
-  }
-  let state = validate.initial()
-  for await (const message of store.readFeed(feed)) state = validate.append(state, null, message.value)
-  return state.queue.map((kvt) => kvt.key)
-}
+import { byEbt, byHistory, replicatedSince, replicateWithReference, ssbValidatedKeys } from './testing/reference-replication.ts'
 
 /** An EBT note: "I have up to `sequence`, and want to receive" (`seq << 1`, receive bit clear). */
 const note = (sequence: number) => sequence << 1
 
-const byEbt = (peer: FeedId) => (e: PeerEvent) => e.event === 'replicating' && e.peer === peer && e.method === 'ebt'
-const byHistory = (peer: FeedId) => (e: PeerEvent) => e.event === 'replicating' && e.peer === peer && e.method === 'createHistoryStream'
-
-/** What the `replicated` events since event number `from` add up to for `feed`. */
-function replicatedSince(peer: TestPeer, from: number, feed: FeedId): { accepted: number; duplicates: number } {
-  let accepted = 0
-  let duplicates = 0
-  for (const e of peer.events.slice(from)) {
-    if (e.event === 'replicated' && e.feed === feed) {
-      accepted += e.accepted
-      duplicates += e.duplicates
-    }
-  }
-  return { accepted, duplicates }
-}
-
 test('Hearsay and ssb-server with ssb-ebt replicate each other by EBT, live, and resume after a disconnect', async (t) => {
-  const reference = await startReferencePeer(t, { ebt: true })
-  const ours = await startPeer(t, { replicate: { feeds: [reference.id], hops: 0 } })
-  const { client } = reference
-
-  for (let i = 1; i <= 12; i++) await call((cb) => client.publish({ type: 'post', text: `from ssb-server ${i}` }, cb))
-  await publishPosts(ours.store, ours.identity, 15, 'from hearsay')
-  // ssb-server replicates whom it follows: ssb-friends requests us from ssb-ebt.
-  await call((cb) => client.friends.follow(ours.identity.id, {}, cb))
-
-  // We dialed, so we call ebt.replicate, as ssb-ebt's client side does.
-  const connection = await ours.peer.connect(reference.address)
-  const [theirsOfOurs] = await Promise.all([
-    keysUpTo(client, ours.identity.id, 15),
-    waitForSequence(ours.store, reference.id, 13), // 12 posts and the contact
-  ])
-  assert.ok(ours.events.some(byEbt(reference.id)), 'replicated by EBT')
-  assert.equal(ours.events.some(byHistory(reference.id)), false, 'no fallback to createHistoryStream')
+  const { reference, ours, dialed, redialed } = await replicateWithReference(t, { ebt: true })
+  // We dialed, so we called ebt.replicate, as ssb-ebt's client side does; then ssb-server dialed us and called ours.
+  assert.ok(dialed.some(byEbt(reference.id)), 'replicated by EBT')
+  assert.ok(redialed.some(byEbt(reference.id)), 'ssb-server asked for EBT when it dialed')
+  assert.equal([...dialed, ...redialed].some(byHistory(reference.id)), false, 'no fallback to createHistoryStream')
   // ssb-ebt on the other side sees us as an EBT peer of our feed.
   const status = await call<{ peers: Record<string, { seq?: number }> }>((cb) =>
-    (client as SsbClient & { ebt: { peerStatus(id: FeedId, cb: (err: Error | null, value: unknown) => void): void } }).ebt.peerStatus(ours.identity.id, cb as never))
+    (reference.client as SsbClient & { ebt: { peerStatus(id: FeedId, cb: (err: Error | null, value: unknown) => void): void } }).ebt.peerStatus(ours.identity.id, cb as never))
   assert.ok(status.peers[ours.identity.id], 'ssb-ebt lists our connection among its EBT peers')
-
-  assert.deepEqual(theirsOfOurs, await feedKeys(ours.store, ours.identity.id), 'ssb-server stored our messages under the same ids')
-  const oursOfTheirs = await feedKeys(ours.store, reference.id)
-  assert.deepEqual(oursOfTheirs, await keysUpTo(client, reference.id, 13), 'we stored theirs under the same ids')
-  // What we received passes our validator and ssb-validate again, re-read from the store.
-  for await (const message of ours.store.readFeed(reference.id)) assert.equal(verifyMessage(message.value).key, message.key)
-  assert.deepEqual(await ssbValidatedKeys(ours.store, reference.id), oursOfTheirs)
-
-  // Live, over the same connection.
-  await ours.store.publish(ours.identity, { type: 'post', text: 'live from hearsay' })
-  await call((cb) => client.publish({ type: 'post', text: 'live from ssb-server' }, cb))
-  const [liveTheirs] = await Promise.all([keysUpTo(client, ours.identity.id, 16), waitForSequence(ours.store, reference.id, 14)])
-  assert.deepEqual(liveTheirs, await feedKeys(ours.store, ours.identity.id))
-  assert.deepEqual(await feedKeys(ours.store, reference.id), await keysUpTo(client, reference.id, 14))
-
-  // Disconnect, publish on both sides, and let ssb-server dial us: now it calls our ebt.replicate.
-  connection.close('test disconnect')
-  await waitForEvent(ours, (e) => e.event === 'disconnected' && e.peer === reference.id)
-  await publishPosts(ours.store, ours.identity, 3, 'offline hearsay')
-  for (let i = 1; i <= 2; i++) await call((cb) => client.publish({ type: 'post', text: `offline ssb-server ${i}` }, cb))
-  const before = ours.events.length
-  await call((cb) => client.gossip.connect(ours.peer.address!, cb))
-  await Promise.all([keysUpTo(client, ours.identity.id, 19), waitForSequence(ours.store, reference.id, 16)])
-  const inbound = ours.events.slice(before)
-  assert.ok(inbound.some(byEbt(reference.id)), 'ssb-server asked for EBT when it dialed')
-  assert.equal(inbound.some(byHistory(reference.id)), false)
-  assert.deepEqual(await keysUpTo(client, ours.identity.id, 19), await feedKeys(ours.store, ours.identity.id))
-  assert.deepEqual(await feedKeys(ours.store, reference.id), await keysUpTo(client, reference.id, 16))
-  // Resumed from what we held: nothing we already had came again.
-  assert.deepEqual(replicatedSince(ours, before, reference.id), { accepted: 2, duplicates: 0 })
 })
 
 test('two Hearsay peers replicate by EBT: blocked feeds are neither requested nor served to whom they block', async (t) => {
