@@ -46,25 +46,42 @@ export function asyncMethod(fn: (...args: unknown[]) => Promise<unknown>) {
   }
 }
 
-/** A source handler: argument errors and rejections become a stream that ends in that error. */
+/**
+ * A source handler: argument errors and rejections become a stream that ends in that error, and
+ * a stream that fails ends in the error as `rpcError` shapes it.
+ */
 export function sourceMethod(fn: (...args: unknown[]) => Source<unknown>) {
   return (...args: unknown[]): Source<unknown> => {
+    let source: Source<unknown>
     try {
-      return fn(...args)
+      source = fn(...args)
     } catch (err) {
       const error = rpcError(err)
       return (_abort, cb) => cb(error)
     }
+    return (abort, cb) => source(abort, (end, data) => cb(end instanceof Error ? rpcError(end) : end, data))
   }
 }
 
-/** The error as sent to the caller: its message, without our stack. */
-function rpcError(err: unknown): Error {
+/**
+ * The error as sent to the caller: its name, message and stable code without our stack. muxrpc
+ * carries only name, message and stack, so a code travels in the stack's one line,
+ * `Name [CODE]: message`, where `codeOfRpcError` reads it back.
+ */
+export function rpcError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err)
   const error = new Error(message)
   error.name = err instanceof Error ? err.name : 'Error'
-  error.stack = `${error.name}: ${message}`
+  const code = (err as { code?: unknown } | null)?.code
+  error.stack = typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? `${error.name} [${code}]: ${message}` : `${error.name}: ${message}`
   return error
+}
+
+/** The stable code an error from a muxrpc call carries (see `rpcError`), if any. */
+export function codeOfRpcError(err: unknown): string | null {
+  const stack = (err as { stack?: unknown } | null)?.stack
+  const match = typeof stack === 'string' ? /^[^\n[]* \[([A-Z0-9_]+)\]: /.exec(stack) : null
+  return match ? match[1]! : null
 }
 
 function contentOf(value: unknown, method: string): Content {

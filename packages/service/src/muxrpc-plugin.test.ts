@@ -7,7 +7,7 @@ import path from 'node:path'
 import type { Source } from 'pull-stream'
 import { generateIdentity, MAIN_NETWORK_CAPS, readSecretFile, type FeedId, type Identity } from '@hearsay/keys'
 import type { PostView, SetupView, StatusView } from '@hearsay/client-api'
-import { codeOfRpcError } from './muxrpc-plugin.ts'
+import { codeOfRpcError } from '@hearsay/network'
 import { defer, startTestApp, type Teardown } from './testing.ts'
 
 const require = createRequire(import.meta.url)
