@@ -1,15 +1,8 @@
 import { promises as fs } from 'node:fs'
 import { Readable } from 'node:stream'
-import { fileTypeFromBuffer } from 'file-type'
-import { blobPath } from '@hearsay/blobs'
+import { blobPath, blobResponseHeaders, BLOB_SNIFF_BYTES } from '@hearsay/blobs'
 import { isBlobId, type BlobId } from '@hearsay/keys'
 import { BLOB_SCHEME } from './security.ts'
-
-/** Image types a page may show inline; anything else is served as an opaque download. */
-const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif'])
-
-/** How many leading bytes file-type needs to recognise any type it knows (its documented sample size). */
-const SNIFF_BYTES = 4100
 
 const notFound = () => new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain', 'X-Content-Type-Options': 'nosniff' } })
 
@@ -32,12 +25,6 @@ export function blobIdFromUrl(url: string): BlobId | null {
   return isBlobId(id) ? id : null
 }
 
-/** What a blob is served as, from its first bytes: a known image type, else a download. */
-export async function blobContentType(head: Uint8Array): Promise<string> {
-  const detected = await fileTypeFromBuffer(head)
-  return detected && INLINE_TYPES.has(detected.mime) ? detected.mime : 'application/octet-stream'
-}
-
 /**
  * The `hearsay-blob:` protocol: serves `&…sha256` blobs from the blob store's folder and nothing
  * else. The file is found by hashing the id into the store's layout, so no part of the URL ever
@@ -57,19 +44,9 @@ export function createBlobProtocolHandler(blobsDir: () => string | null): (reque
     }
     try {
       const { size } = await handle.stat()
-      const head = Buffer.alloc(Math.min(size, SNIFF_BYTES))
+      const head = Buffer.alloc(Math.min(size, BLOB_SNIFF_BYTES))
       await handle.read(head, 0, head.length, 0)
-      const contentType = await blobContentType(head)
-      const headers = new Headers({
-        'Content-Type': contentType,
-        'Content-Length': String(size),
-        'X-Content-Type-Options': 'nosniff',
-        // A blob is never a document that may run anything, even if opened on its own.
-        'Content-Security-Policy': "default-src 'none'; sandbox",
-        // Content-addressed: the bytes behind an id never change.
-        'Cache-Control': 'public, max-age=31536000, immutable',
-      })
-      if (contentType === 'application/octet-stream') headers.set('Content-Disposition', 'attachment')
+      const headers = new Headers(await blobResponseHeaders(head, size))
       const body = Readable.toWeb(handle.createReadStream({ start: 0, autoClose: true })) as ReadableStream<Uint8Array>
       return new Response(body, { status: 200, headers })
     } catch {

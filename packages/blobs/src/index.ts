@@ -28,3 +28,4 @@ export {
   type PullCallback,
   type ToPullSourceOptions,
 } from './pull.ts'
+export { blobResponseHeaders, BLOB_SNIFF_BYTES } from './serving.ts'

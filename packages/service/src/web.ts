@@ -11,8 +11,7 @@ import path from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { clientApi, createDispatcher, type ClientApiSpec, type Handlers, type Response } from '@hearsay/client-api'
 import { isBlobId, type BlobId } from '@hearsay/keys'
-import type { BlobStore } from '@hearsay/blobs'
-import { sniffImageType } from './image-metadata.ts'
+import { blobResponseHeaders, BLOB_SNIFF_BYTES, type BlobStore } from '@hearsay/blobs'
 
 /** Where web mode listens: loopback only, whatever else the machine has. */
 export const WEB_HOST = '127.0.0.1'
@@ -99,9 +98,6 @@ const COMMON_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
 }
 
-/** Blobs are whatever peers sent: never a document that could run anything. */
-const BLOB_CSP = "default-src 'none'; sandbox"
-
 /**
  * Serves the renderer and the client API on 127.0.0.1 (see the module comment for the checks).
  * The page needs `?secret=`; loading it sets a cookie (HttpOnly, SameSite=Strict) that lets the
@@ -180,15 +176,7 @@ export async function startWebBridge(
     const size = await app.blobs.size(id as BlobId)
     if (size === null) return refuse(res, 404, 'no such blob here')
     const head = await readHead(app.blobs, id as BlobId)
-    const image = sniffImageType(head)
-    const headers: Record<string, string> = {
-      ...COMMON_HEADERS,
-      'Content-Security-Policy': BLOB_CSP,
-      'Content-Length': String(size),
-      // Content-addressed: the bytes at this path never change.
-      'Cache-Control': 'private, max-age=31536000, immutable',
-      ...(image ? { 'Content-Type': image } : { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment' }),
-    }
+    const headers = { ...COMMON_HEADERS, ...(await blobResponseHeaders(head, size)) }
     res.writeHead(200, headers)
     if (req.method === 'HEAD') return void res.end()
     const stream = await app.blobs.get(id as BlobId)
@@ -329,6 +317,6 @@ function cookieValue(header: string | undefined, name: string): string | null {
 /** The blob's first bytes, enough to tell an image by its magic bytes. */
 async function readHead(blobs: BlobStore, id: BlobId): Promise<Buffer> {
   const chunks: Buffer[] = []
-  for await (const chunk of await blobs.getSlice(id, 0, 16)) chunks.push(Buffer.from(chunk as Uint8Array))
+  for await (const chunk of await blobs.getSlice(id, 0, BLOB_SNIFF_BYTES)) chunks.push(Buffer.from(chunk as Uint8Array))
   return Buffer.concat(chunks)
 }
