@@ -27,6 +27,8 @@ const REPO = path.resolve(path.dirname(SELF), '..')
 const TARGET_RATE = 20_000
 const TARGET_RATIO = 5
 const TARGET_RSS = 300e6
+/** BENCH_PROFILE=DIR: every peer writes a V8 CPU profile per thread into DIR (NODE_OPTIONS may not carry --cpu-prof). */
+const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : []
 
 interface Seeded {
   accepted: number
@@ -121,6 +123,16 @@ async function pair(kind: 'hearsay' | 'ssb-server', root: string, file: string, 
     const memory = await source.next<Memory>()
     return { seedMs: seed.ms, sink, source: memory }
   } finally {
+    // A profiled child writes its profile as it exits: let it, for a while.
+    if (PROFILE_ARGS.length > 0 && source.process.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 15_000)
+        source.process.once('exit', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
     source.process.kill()
   }
 }
@@ -132,7 +144,7 @@ interface Child {
 }
 
 function startChild(kind: string, args: string[]): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', kind, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', SELF, '--child', kind, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)))
   const lines: Interface = createInterface({ input: child.stdout! })

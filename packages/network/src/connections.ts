@@ -1,6 +1,6 @@
 import { isFeedId, type FeedId } from '@hearsay/keys'
 import type { LocalState } from '@hearsay/store'
-import { parseAddress } from './address.ts'
+import { parsePeerAddress } from './address.ts'
 import type { PeerEvent } from './events.ts'
 
 /** How we came to know a peer (ssb-conn's `type`). */
@@ -11,7 +11,7 @@ export type ConnectionKind = PeerKind | 'inbound'
 
 /** A peer redialled whenever we are not connected to it, as remembered in the store. */
 export interface RememberedPeer {
-  /** Its canonical `net:HOST:PORT~shs:KEY` address: what it is remembered by. */
+  /** Its canonical `net:HOST:PORT~shs:KEY` (or `tunnel:…`) address: what it is remembered by. */
   address: string
   key: FeedId
   kind: PeerKind
@@ -135,7 +135,8 @@ export class ConnectionManager<C extends ManagedConnection> {
   /** How `connection`'s peer is known to us. */
   kindOf(connection: ManagedConnection): ConnectionKind {
     for (const peer of this.remembered.values()) if (peer.key === connection.id) return peer.kind
-    return this.dialKinds.get(connection.id) ?? (connection.inbound ? 'inbound' : 'manual')
+    // A tunnel is a room's doing, whichever attendant opened it.
+    return this.dialKinds.get(connection.id) ?? (connection.address.startsWith('tunnel:') ? 'room' : connection.inbound ? 'inbound' : 'manual')
   }
 
   /** Calls `listener` whenever connections or remembered peers change; returns its remover. */
@@ -200,7 +201,7 @@ export class ConnectionManager<C extends ManagedConnection> {
 
   /** Forgets `address` (it stays connected if it is): never redialled, also after a restart. */
   async forget(address: string): Promise<boolean> {
-    const canonical = parseAddress(address).address
+    const canonical = parsePeerAddress(address).address
     const known = this.remembered.delete(canonical)
     this.dueAt.delete(canonical)
     await this.enqueue(() => this.options.state.del(canonical))
@@ -263,7 +264,7 @@ export class ConnectionManager<C extends ManagedConnection> {
   }
 
   private target(address: string) {
-    const target = parseAddress(address)
+    const target = parsePeerAddress(address)
     if (target.key === this.options.self) throw new RangeError(`${target.address} is our own address: a peer never dials itself`)
     return target
   }
@@ -393,7 +394,7 @@ function rememberedPeerOf(address: string, value: unknown): RememberedPeer | nul
   const record = value as Partial<Record<keyof RememberedPeer, unknown>>
   let target
   try {
-    target = parseAddress(address)
+    target = parsePeerAddress(address)
   } catch {
     return null
   }

@@ -16,4 +16,6 @@ export type PeerEvent =
   | { event: 'fork'; peer: FeedId; feed: FeedId; sequence: number }
   | { event: 'stream-ended'; peer: FeedId; feed: FeedId; reason: string }
   | { event: 'wanted'; feeds: number }
+  /** A peer we connected to is a room: we attend it, and meet its attendants through it. */
+  | { event: 'room-joined'; room: FeedId; address: string }
   | { event: 'error'; reason: string; peer?: FeedId; feed?: FeedId }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import createMuxrpc, { type Manifest, type Rpc } from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
-import { hops, isBlocking, type Store } from '@hearsay/store'
+import { blocked, hops, isBlocking, type Store } from '@hearsay/store'
 import { asyncMethod, createApi } from './api.ts'
 import { RpcArgumentError } from './streams.ts'
 import { boundedCodec, DEFAULT_MAX_FRAME } from './codec.ts'
@@ -19,6 +19,8 @@ import { createOwnerApi } from './owner-api.ts'
 import { metered, newTraffic, type Traffic } from './traffic.ts'
 import { InviteError, Invites, redeemInvite, type CreateInviteOptions, type GuestAccess, type Redeemed } from './invite.ts'
 import { parseAddress } from './address.ts'
+import { Tunnels } from './tunnel.ts'
+import { parseTunnelAddress } from './tunnel-address.ts'
 
 export interface PeerOptions {
   store: Store
@@ -39,6 +41,13 @@ export interface PeerOptions {
   }
   /** Addresses to stay connected to: remembered (as `manual` peers) and dialed whenever not connected. */
   peers?: readonly string[]
+  /**
+   * Rooms (ssb-room servers, or pubs started with `room`) to stay in: remembered as `room`
+   * peers; through each we meet its attendants whose feeds we want (see Tunnels).
+   */
+  rooms?: readonly string[]
+  /** Also act as a room for everyone connected to us (ssb-room's open mode). */
+  room?: boolean
   /** How many peers at once, and how dialing backs off (see ConnectionManager). */
   connections?: ConnectionLimits
   handshakeTimeout?: number
@@ -138,6 +147,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
   private readonly statusTracker: StatusTracker<PeerConnection & ReplicationPeer>
   private readonly ownerApi: Record<string, unknown>
   private readonly invites: Invites
+  private readonly tunnels: Tunnels
   private readonly guests: readonly GuestAccess[]
   /** Open guest connections, by their closer. */
   private readonly guestConnections = new Set<() => void>()
@@ -156,8 +166,23 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
 
   constructor(options: PeerOptions) {
     super()
-    this.options = options
     this.id = options.identity.id
+    this.tunnels = new Tunnels({
+      identity: options.identity,
+      ...(options.caps !== undefined ? { caps: options.caps } : {}),
+      ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
+      room: options.room === true,
+      admits: async (remote) => (await this.authorize(remote)) === 'peer',
+      adopt: (connection) => {
+        this.setup(connection)
+      },
+      wants: (feed) => this.wanted.has(feed),
+      dial: (address) => {
+        if (!this.stopped) this.connect(address, 'room').catch(() => undefined)
+      },
+      report: (event) => this.report(event),
+    })
+    this.options = { ...options, plugins: [...(options.plugins ?? []), this.tunnels.plugin] }
     this.store = options.store
     this.transport = new Transport({
       identity: options.identity,
@@ -173,7 +198,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       ...options.connections,
       self: this.id,
       state: options.store.localState('conn'),
-      dial: async (address) => this.setup(await this.transport.connect(address)),
+      dial: async (address) => this.setup(await (parseTunnelAddress(address) ? this.tunnels.connect(address) : this.transport.connect(address))),
       report: (event) => this.report(event),
     })
     const manager = this.connectionManager
@@ -223,10 +248,10 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       },
     }
     for (const plugin of options.plugins ?? []) {
-      if (Object.hasOwn(MANIFEST, plugin.name)) throw new Error(`plugin name ${plugin.name} is taken by a built-in method`)
+      if (Object.hasOwn(MANIFEST, plugin.name) || plugin.name === this.tunnels.plugin.name) throw new Error(`plugin name ${plugin.name} is taken by a built-in method`)
     }
-    this.ownerManifest = { ...MANIFEST, ...Object.fromEntries((options.plugins ?? []).map((plugin) => [plugin.name, plugin.manifest])) }
-    const shared = (options.plugins ?? []).filter((plugin) => plugin.peerMethods !== undefined)
+    this.ownerManifest = { ...MANIFEST, ...Object.fromEntries((this.options.plugins ?? []).map((plugin) => [plugin.name, plugin.manifest])) }
+    const shared = (this.options.plugins ?? []).filter((plugin) => plugin.peerMethods !== undefined)
     this.peerManifest = { ...MANIFEST, ...Object.fromEntries(shared.map((plugin) => [plugin.name, plugin.manifest])) }
     this.pluginPeerMethods = shared.flatMap((plugin) => (plugin.peerMethods ?? []).map((method) => `${plugin.name}.${method}`))
   }
@@ -279,7 +304,10 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       })
     }
     this.statusTracker.start()
-    await this.connectionManager.start((this.options.peers ?? []).map((address) => ({ address })))
+    await this.connectionManager.start([
+      ...(this.options.peers ?? []).map((address) => ({ address })),
+      ...(this.options.rooms ?? []).map((address) => ({ address, kind: 'room' as const })),
+    ])
   }
 
   async stop(): Promise<void> {
@@ -298,7 +326,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
   }
 
   /**
-   * Dials `address` (`net:HOST:PORT~shs:KEY`) and starts replicating with it; when connected to
+   * Dials `address` (`net:HOST:PORT~shs:KEY`, or `tunnel:@ROOM:@TARGET~shs:TARGET` through a room we are in) and starts replicating with it; when connected to
    * its key already, that connection is the answer. Never our own address.
    */
   async connect(address: string, kind?: PeerKind): Promise<PeerConnection> {
@@ -335,17 +363,35 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     return this.statusTracker.stream()
   }
 
+  /** Follow-graph distance replicated: `replicate.hops` until setHops changes it. */
+  get hops(): number {
+    return this.hopsOverride ?? this.options.replicate?.hops ?? 2
+  }
+
+  /** Replicates `hops` deep in the follow graph from now on; resolves with the feeds then wanted. */
+  setHops(hops: number): Promise<ReadonlySet<FeedId>> {
+    if (!Number.isInteger(hops) || hops < 0) throw new RangeError(`hops must be a whole number ≥ 0, not ${hops}`)
+    this.hopsOverride = hops
+    return this.refreshWanted()
+  }
+
+  private hopsOverride: number | null = null
+
   /** Recomputes the wanted feeds now (start and contact messages do this by themselves). */
   async refreshWanted(): Promise<ReadonlySet<FeedId>> {
     const feeds = new Set<FeedId>([this.id])
-    const maxHops = this.options.replicate?.hops ?? 2
+    const maxHops = this.hops
     if (maxHops > 0) for (const feed of (await hops(this.store, this.id, maxHops)).keys()) feeds.add(feed)
-    for (const feed of this.options.replicate?.feeds ?? []) {
-      if (feed !== this.id && !(await isBlocking(this.store, this.id, feed))) feeds.add(feed)
+    const listed = this.options.replicate?.feeds ?? []
+    if (listed.length > 0) {
+      // One read of whom we block, not one per listed feed: this runs again on every contact message.
+      const blocking = new Set(await blocked(this.store, this.id))
+      for (const feed of listed) if (feed !== this.id && !blocking.has(feed)) feeds.add(feed)
     }
     if (!this.stopped && !sameSet(feeds, this.wanted)) {
       this.wanted = feeds
       this.replication.setWanted(feeds)
+      this.tunnels.wantedChanged()
       this.report({ event: 'wanted', feeds: feeds.size })
     }
     return this.wanted

@@ -1,4 +1,3 @@
-import { parseNetShsAddress } from '@hearsay/keys'
 import { defineCommand, writeLine } from '../command.ts'
 import { DATA_OPTION, resolveDataDir } from '../data.ts'
 import { usageError } from '../errors.ts'
@@ -11,24 +10,32 @@ export const connect = defineCommand({
   maxPositionals: 1,
   description: `
 Asks the peer running on the data directory (\`hearsay start\`) to connect to ADDR,
-a net:HOST:PORT~shs:KEY address, and replicate with it. Once connected, the address
+a net:HOST:PORT~shs:KEY address, or tunnel:@ROOM:@TARGET~shs:TARGET for a peer met
+through a room the running peer is in (kind room unless --kind says otherwise), and
+replicate with it. Once connected, the address
 is remembered in the store, so the peer redials it whenever the connection drops,
 also after a restart (backing off while it cannot be reached); --once connects
 without remembering. \`hearsay conn.forget ADDR\` forgets an address again.`,
   options: {
-    kind: { type: 'string', value: 'KIND', description: 'what the peer is: manual (the default), pub, lan or room' },
+    kind: { type: 'string', value: 'KIND', description: 'what the peer is: manual (the default; room for a tunnel: address), pub, lan or room' },
     once: { type: 'boolean', description: 'connect now, but do not remember the address' },
     json: { type: 'boolean', description: 'print {"id", "address"} as JSON' },
     ...DATA_OPTION,
   },
-  examples: ['hearsay connect net:pub.example.org:8008~shs:…= --kind pub', 'hearsay connect net:192.168.1.20:8008~shs:…= --once'],
+  examples: ['hearsay connect net:pub.example.org:8008~shs:…= --kind pub', 'hearsay connect net:192.168.1.20:8008~shs:…= --once', 'hearsay connect tunnel:@room…=.ed25519:@friend…=.ed25519~shs:friend…='],
   async run({ values, positionals }, { env, stdout }) {
     const [text] = positionals
     if (text === undefined) throw usageError('connect needs the ADDR to connect to (see `hearsay connect --help`)')
-    const address = parseNetShsAddress(text)
-    if (address === null) throw usageError(`not a net:HOST:PORT~shs:KEY address: ${JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)}`)
+    // Loaded here so other commands never load the network stack.
+    const { parsePeerAddress } = await import('@hearsay/network')
+    let address
+    try {
+      address = parsePeerAddress(text)
+    } catch (err) {
+      throw usageError((err as Error).message)
+    }
     // The peer checks the kind (a bad one is a usage error from it).
-    const kind = values.kind ?? 'manual'
+    const kind = values.kind ?? (address.address.startsWith('tunnel:') ? 'room' : 'manual')
     const dataDir = resolveDataDir(values.data, env)
     const connected = await withRunningPeer(dataDir, async (peer) => {
       const opened = await callPeer<{ id: string; address: string }>(peer, 'conn.connect', address.address, { type: kind })

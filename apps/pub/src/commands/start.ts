@@ -8,7 +8,7 @@ export const DEFAULT_PORT = 8008
 export const start = defineCommand({
   name: 'start',
   summary: 'run the peer: listen, connect and replicate until stopped',
-  usage: 'start [--host HOST] [--port PORT] [--peers ADDRS] [--replicate IDS] [--hops N] [--caps KEY] [--max-connections N] [--pub] [--external HOST] [--no-lan] [--web [WEBPORT]] [--data DIR]',
+  usage: 'start [--host HOST] [--port PORT] [--peers ADDRS] [--replicate IDS] [--hops N] [--caps KEY] [--max-connections N] [--pub [--room]] [--external HOST] [--rooms ADDRS] [--no-lan] [--web [WEBPORT]] [--data DIR]',
   maxPositionals: 1,
   description: `
 Runs this data directory's peer in the foreground; on first use (no data directory,
@@ -21,6 +21,10 @@ the feeds you follow up to --hops away, and the --replicate feeds, never blocked
 Listening on an address the LAN reaches (--host 0.0.0.0 or a LAN IP), it announces
 itself there (ssb-lan's UDP beacons on ports 8008 and 26830, and mDNS) and dials the
 peers it hears of, as kind lan; --no-lan turns that off.
+
+With --rooms it stays in those rooms (an ssb-room server, or a pub started with
+--pub --room) and meets there, through end-to-end encrypted tunnels, the peers whose
+feeds it replicates, even when neither can dial the other; they show as kind room.
 
 Local clients (the owner's other tools) connect without a handshake on the unix
 socket DIR/socket, which only the owner can open, and get every method.
@@ -43,11 +47,13 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
     'max-connections': { type: 'string', value: 'N', description: 'most peers connected at once (default 8)' },
     external: { type: 'string', value: 'HOST', description: 'the public host name others reach this peer by: what invite codes and the pub announcement carry' },
     pub: { type: 'boolean', description: 'run as a pub: announce the public address (--external, or a public --host) with a `pub` message, once per address' },
+    room: { type: 'boolean', description: 'with --pub, also act as a room (ssb-room\'s tunnel protocol, open to everyone connected): peers behind NAT meet each other through it' },
+    rooms: { type: 'string', value: 'ADDRS', description: 'comma-separated net:HOST:PORT~shs:KEY addresses of rooms to stay in, meeting there the peers you follow' },
     'no-lan': { type: 'boolean', description: 'do not announce this peer on the LAN, nor dial the peers found there (LAN discovery runs only when --host is not loopback)' },
     web: { type: 'boolean', description: 'also serve the app to your browser on 127.0.0.1 (port: the argument after it, default a free one)' },
     ...DATA_OPTION,
   },
-  examples: ['hearsay start', 'hearsay start --web 8080', 'hearsay start --port 0 --peers net:127.0.0.1:8008~shs:…=', 'hearsay start --replicate @…=.ed25519 --hops 1', 'hearsay start --pub --host 0.0.0.0 --external pub.example.org'],
+  examples: ['hearsay start', 'hearsay start --web 8080', 'hearsay start --port 0 --peers net:127.0.0.1:8008~shs:…=', 'hearsay start --replicate @…=.ed25519 --hops 1', 'hearsay start --pub --host 0.0.0.0 --external pub.example.org', 'hearsay start --pub --room --host 0.0.0.0 --external pub.example.org', 'hearsay start --rooms net:room.example.org:8008~shs:…='],
   async run({ values, positionals }, { env, stdout, stderr }) {
     const port = values.port === undefined ? DEFAULT_PORT : integer('--port', values.port, 0, 65535)
     if (positionals.length > 0 && !values.web) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}: only --web takes a port after it`)
@@ -67,12 +73,16 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
     if (values.pub && external === undefined && !isPublicHost(values.host ?? '127.0.0.1')) {
       throw usageError(`--pub needs a public address: give --external HOST (${values.host ?? '127.0.0.1'} is not reachable by others)`)
     }
+    if (values.room && !values.pub) throw usageError('--room needs --pub: a room must be reachable by the peers that meet through it')
     const peers = list(values.peers)
-    for (const address of peers) {
-      try {
-        parseAddress(address)
-      } catch (err) {
-        throw usageError(`--peers: ${(err as Error).message}`)
+    const rooms = list(values.rooms)
+    for (const [flag, addresses] of [['--peers', peers], ['--rooms', rooms]] as const) {
+      for (const address of addresses) {
+        try {
+          parseAddress(address)
+        } catch (err) {
+          throw usageError(`${flag}: ${(err as Error).message}`)
+        }
       }
     }
     if (values.caps !== undefined) {
@@ -99,12 +109,14 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
       host: values.host ?? '127.0.0.1',
       port,
       peers,
+      rooms,
       replicate: feeds,
       ...(hops !== undefined ? { hops } : {}),
       ...(values.caps !== undefined ? { caps: values.caps } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
       ...(external !== undefined ? { external } : {}),
       ...(values.pub ? { pub: true } : {}),
+      ...(values.room ? { room: true } : {}),
       ...(values['no-lan'] ? { lan: false } : {}),
       onEvent: (event) => {
         if (event.event !== 'listening') log({ time: new Date().toISOString(), ...event })
