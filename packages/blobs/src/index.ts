@@ -7,7 +7,11 @@ export {
   DEFAULT_MAX_SIZE,
   DEFAULT_SYMPATHY,
   DEFAULT_PUSHY,
+  DEFAULT_KEEP_NEWER_THAN,
   type BlobStoreOptions,
+  type BlobUsage,
+  type RemoveUnreferencedOptions,
+  type RemovedBlobs,
 } from './store.ts'
 export { type WantsSession, type WantsMessage, type FetchBlob, type WantOptions, type SessionOptions } from './wants.ts'
 export {

@@ -25,6 +25,29 @@ export interface BlobStoreOptions {
   onFetchError?: (peer: string, id: BlobId, err: unknown) => void
 }
 
+/** Uploads younger than this survive removeUnreferenced: the post linking them may not be written yet. */
+export const DEFAULT_KEEP_NEWER_THAN = 60 * 60 * 1000
+
+export interface BlobUsage {
+  count: number
+  bytes: number
+}
+
+export interface RemoveUnreferencedOptions {
+  /** Whether a stored message links to the blob. */
+  isReferenced: (id: BlobId) => boolean | Promise<boolean>
+  /** Blobs stored less than this many ms ago are kept (default an hour). */
+  keepNewerThan?: number
+}
+
+export interface RemovedBlobs {
+  removed: BlobId[]
+  /** Bytes freed. */
+  bytes: number
+  /** Blobs left in place. */
+  kept: number
+}
+
 /** Blobs on disk plus the want list that fetches missing ones from peers. */
 export class BlobStore {
   private closed = false
@@ -101,6 +124,42 @@ export class BlobStore {
   /** Resolves true if the blob was there to delete. */
   rm(id: BlobId): Promise<boolean> {
     return this.files.rm(id)
+  }
+
+  /** How many blobs are stored and their bytes. */
+  async usage(): Promise<BlobUsage> {
+    const usage: BlobUsage = { count: 0, bytes: 0 }
+    for await (const { size } of this.files.ls({ meta: true })) {
+      usage.count++
+      usage.bytes += size
+    }
+    return usage
+  }
+
+  /**
+   * Deletes every stored blob no message links to, as `isReferenced` says, asked of each blob
+   * right before it would go (so a link stored meanwhile still saves it). Blobs stored within
+   * `keepNewerThan` ms stay (an upload not yet in a post), and so do blobs being pushed.
+   */
+  async removeUnreferenced(options: RemoveUnreferencedOptions): Promise<RemovedBlobs> {
+    const keepNewerThan = options.keepNewerThan ?? DEFAULT_KEEP_NEWER_THAN
+    if (!Number.isFinite(keepNewerThan) || keepNewerThan < 0) throw new RangeError(`keepNewerThan must be a number of milliseconds ≥ 0, not ${keepNewerThan}`)
+    const cutoff = Date.now() - keepNewerThan
+    const pushing = new Set(this.list.pushing())
+    const result: RemovedBlobs = { removed: [], bytes: 0, kept: 0 }
+    const stored: BlobMeta[] = []
+    for await (const meta of this.files.ls({ meta: true })) stored.push(meta)
+    for (const { id, size, ts } of stored) {
+      if ((keepNewerThan > 0 && ts > cutoff) || pushing.has(id) || (await options.isReferenced(id))) {
+        result.kept++
+        continue
+      }
+      if (await this.files.rm(id)) {
+        result.removed.push(id)
+        result.bytes += size
+      }
+    }
+    return result
   }
 
   /** Called with each blob's meta once it is stored (locally added or fetched). */

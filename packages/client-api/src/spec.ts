@@ -3,6 +3,7 @@ import type {
   AuthorView, BackupView, BlobAdded, BlobUpload, ContactsView, ConversationPage, FeedId, HashtagView, LikesView, LivePost, MessageId, NotificationPage,
   NotificationView, PageOptions, PostDraft, PostPage, PostView, ProfileEdit, ProfileView, RestoreView, SetupView, StatusView, ThreadView,
 } from './views.ts'
+import type { ConnectionsView, ReclaimView, SettingsChange, SettingsView, StorageView } from './views.ts'
 
 /**
  * Everything the app's UI may ask of its peer. Written once: the renderer's client, the Electron
@@ -73,6 +74,26 @@ export const clientApi = {
    * and stay connected to it. Errors: EINVITE_MALFORMED, EINVITE_USED_UP, EINVITE_UNREACHABLE, EINVITE_REFUSED.
    */
   useInvite: asyncMethod<[code: string], { pub: FeedId; address: string }>(),
+
+  // Connections
+  /** Connected and remembered peers, with their kind and what they sent. */
+  connections: asyncMethod<[], ConnectionsView>(),
+  /** Closes the connections to a peer (address or feed id); resolves with how many closed. */
+  disconnect: asyncMethod<[target: string], number>(),
+  /** Stops remembering a peer (address); resolves false if it was not remembered. */
+  forgetPeer: asyncMethod<[address: string], boolean>(),
+
+  // Settings
+  settings: asyncMethod<[], SettingsView>(),
+  /** Saves and applies at once: hops to replication, lan by starting or stopping discovery. */
+  updateSettings: asyncMethod<[change: SettingsChange], SettingsView>(),
+  /** Space used: messages, blobs and the largest feeds (at most `limit`, default 10). */
+  storage: asyncMethod<[options?: { limit?: number }], StorageView>(),
+  /**
+   * Deletes the messages of every blocked feed (and keeps them from being fetched again while
+   * blocked), then the blobs no stored message links to (uploads of the last hour excepted).
+   */
+  reclaimSpace: asyncMethod<[], ReclaimView>(),
 } as const
 
 export type ClientApiSpec = typeof clientApi

@@ -236,3 +236,65 @@ export interface HashtagView {
   /** Lower-cased, without '#'. */
   tag: string
 }
+
+/** A peer we redial whenever we are not connected to it. */
+export interface KnownPeerView {
+  id: FeedId
+  name: string | null
+  /** Its `net:HOST:PORT~shs:KEY` address: what `forgetPeer` takes. */
+  address: string
+  kind: Exclude<PeerKind, 'inbound'>
+  connected: boolean
+  /** The last time a dial to it succeeded, null if none has. */
+  lastSuccess: number | null
+  /** Failed dials since then. */
+  failures: number
+}
+
+export interface ConnectionsView {
+  /** Our own address, for others to connect to (null when not listening). */
+  address: string | null
+  connected: ConnectedPeerView[]
+  known: KnownPeerView[]
+  replication: {
+    wantedFeeds: number
+    /** Wanted feeds a connected peer holds further than we do. */
+    feedsBehind: number
+    messagesPerSecond: number
+  }
+}
+
+export interface SettingsView {
+  /** Follow-graph distance replicated: 0 only us, 1 whom we follow, 2 their follows too, … */
+  hops: number
+  maxHops: number
+  /** LAN discovery switched on, and whether it runs (it cannot where we listen on loopback only). */
+  lan: boolean
+  lanActive: boolean
+  /** Where the identity, messages and blobs are kept. */
+  dataDir: string
+}
+
+export interface SettingsChange {
+  hops?: number
+  lan?: boolean
+}
+
+export interface StorageView {
+  /** The message database on disk (log and indexes). */
+  messages: { count: number; bytes: number }
+  blobs: { count: number; bytes: number }
+  /** The feeds holding the most messages, most first. */
+  feeds: Array<{ author: AuthorView; messages: number; blocked: boolean }>
+  /** Blocked feeds whose messages are still stored: what reclaimSpace removes. */
+  reclaimableFeeds: number
+}
+
+export interface ReclaimView {
+  /** Blocked feeds whose messages were removed, and how many messages. */
+  feeds: number
+  messages: number
+  /** Blobs no stored message links to any more, removed, and their bytes. */
+  blobs: number
+  blobBytes: number
+}

@@ -5,8 +5,11 @@ import { clientFor } from './app/connection.tsx'
 import { prefetchHomeFeed } from './app/prefetch.ts'
 import { PAGE_SIZE } from './components/post-feed.tsx'
 import { parseRoute } from './routes.ts'
+import { applyTheme, storedTheme } from './app/theme.ts'
 import { connectTransport } from './transport/index.ts'
 import './styles.css'
+
+applyTheme(storedTheme())
 
 // Connecting is the first thing on the way to the first posts, so it starts before React renders,
 // and the home feed's first page is asked for the moment the connection opens (the App's own

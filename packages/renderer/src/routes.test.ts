@@ -19,6 +19,7 @@ test('every route survives hrefFor then parseRoute, including + and / in ids', (
     { page: 'notifications' } as const,
     { page: 'search' } as const,
     { page: 'settings' } as const,
+    { page: 'connections' } as const,
   ]) {
     assert.deepEqual(parseRoute(hrefFor(route)), route)
   }

@@ -12,6 +12,7 @@ export type Route =
   | { page: 'notifications' }
   | { page: 'search' }
   | { page: 'settings' }
+  | { page: 'connections' }
 
 const tagPattern = /^[\p{L}\p{N}_-]{1,100}$/u
 
@@ -33,14 +34,15 @@ export function hrefFor(route: Route): string {
     case 'notifications':
     case 'search':
     case 'settings':
+    case 'connections':
       return `#/${route.page}`
   }
 }
 
 /** The route a hash names; anything unrecognised is home. */
 export function parseRoute(hash: string): Route {
-  const single = /^#\/(messages|notifications|search|settings)$/.exec(hash)?.[1]
-  if (single) return { page: single as 'messages' | 'notifications' | 'search' | 'settings' }
+  const single = /^#\/(messages|notifications|search|settings|connections)$/.exec(hash)?.[1]
+  if (single) return { page: single as 'messages' | 'notifications' | 'search' | 'settings' | 'connections' }
   const [, page, rawValue] = /^#\/([a-z]+)\/(.+)$/.exec(hash) ?? []
   let value: string
   try {

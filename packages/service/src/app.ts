@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { generateIdentity, type FeedId, type Identity } from '@hearsay/keys'
 import type { ClientApiSpec, Handlers } from '@hearsay/client-api'
-import { openBlobStore, type BlobStore } from '@hearsay/blobs'
+import { DEFAULT_KEEP_NEWER_THAN, openBlobStore, type BlobStore } from '@hearsay/blobs'
 import { DEFAULT_MAX_CONNECTIONS, Peer, announcePub, isPublicHost, type PeerEvent } from '@hearsay/network'
 import type { Store } from '@hearsay/store'
 import { blobsPath, openDataDirStore, prepareDataDir, replaceSecret } from './data-dir.ts'
@@ -10,6 +10,7 @@ import { RestoreGuard } from './restore-guard.ts'
 import { clientApiPlugin } from './muxrpc-plugin.ts'
 import { blobsPlugin, fetchLinkedBlobs } from './blobs-plugin.ts'
 import { reachableFromLan, startLanDiscovery, type LanOptions } from './lan.ts'
+import { SessionSettings, savedSettings } from './settings.ts'
 import { PeopleDirectory } from './people.ts'
 import { StatusTracker } from './status.ts'
 import { ViewBuilder } from './views.ts'
@@ -38,6 +39,10 @@ export interface AppOptions {
   hops?: number
   /** Addresses (`net:HOST:PORT~shs:KEY`) to stay connected to. */
   peers?: readonly string[]
+  /** Rooms (`net:HOST:PORT~shs:KEY` of an ssb-room or a pub run with `room`) to stay in, meeting the peers we follow there. */
+  rooms?: readonly string[]
+  /** Also act as a room: everyone connected may meet the others through us (ssb-room's open mode). */
+  room?: boolean
   /** Feeds to replicate whatever the follow graph says. */
   replicate?: readonly FeedId[]
   /** Told of every peer event (connections, replication, …). */
@@ -50,6 +55,8 @@ export interface AppOptions {
   lan?: boolean | LanOptions
   /** Largest blob fetched automatically for messages of replicated feeds (default 5 MB). */
   blobMaxSize?: number
+  /** Reclaiming space keeps unlinked blobs younger than this many ms: uploads whose post is not written yet (default an hour). */
+  blobGracePeriod?: number
 }
 
 export interface App {
@@ -89,6 +96,8 @@ export async function startApp(options: AppOptions): Promise<App> {
   const context = {
     blobs,
     status,
+    dataDir,
+    blobGracePeriod: options.blobGracePeriod ?? DEFAULT_KEEP_NEWER_THAN,
     async session() {
       while (switching) await switching
       if (closed) throw new Error('the app is closed')
@@ -114,6 +123,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       const restore = await RestoreGuard.open(opened, owner.id)
       // Everything that publishes (the handlers, the owner's `hearsay publish`) goes through this.
       const store = restore.guard(opened)
+      const host = options.host ?? '127.0.0.1'
+      // What the person chose in Settings wins over how the app was started.
+      const saved = await savedSettings(store, { hops: options.hops ?? 2, lan: options.lan === undefined ? reachableFromLan(host) : options.lan !== false })
       const peer = new Peer({
         store,
         identity: owner,
@@ -124,7 +136,9 @@ export async function startApp(options: AppOptions): Promise<App> {
         ...(options.external !== undefined ? { external: options.external } : {}),
         ...(options.maxConnections !== undefined ? { connections: { max: options.maxConnections } } : {}),
         peers: options.peers ?? [],
-        replicate: { feeds: options.replicate ?? [], ...(options.hops !== undefined ? { hops: options.hops } : {}) },
+        rooms: options.rooms ?? [],
+        ...(options.room ? { room: true } : {}),
+        replicate: { feeds: options.replicate ?? [], hops: saved.hops },
         localSocket: path.join(dataDir, 'socket'),
         plugins: [plugin, blobsPlugin(blobs)],
       })
@@ -138,10 +152,10 @@ export async function startApp(options: AppOptions): Promise<App> {
       const listening = peer.address?.match(/^net:[^~]*:(\d+)~/)
       if (listening) port = Number(listening[1])
       if (options.pub && listening) await announcePub(store, owner, { host: options.external ?? options.host ?? '127.0.0.1', port: Number(listening[1]) })
-      const host = options.host ?? '127.0.0.1'
-      const lanWanted = options.lan === undefined || options.lan === true ? reachableFromLan(host) : options.lan !== false
-      const lan = lanWanted && peer.address !== null
-        ? await startLanDiscovery({
+      // LAN discovery runs only where the LAN can reach us (or where an object of settings asks for it).
+      const lanReachable = typeof options.lan === 'object' || reachableFromLan(host)
+      const startLan = () => lanReachable && peer.address !== null
+        ? startLanDiscovery({
             peer, identity: owner, host, maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
             ...(options.caps !== undefined ? { caps: options.caps } : {}),
             ...(typeof options.lan === 'object' ? { lan: options.lan } : {}),
@@ -150,10 +164,12 @@ export async function startApp(options: AppOptions): Promise<App> {
             options.onEvent?.({ event: 'error', reason: `LAN discovery could not start: ${err instanceof Error ? err.message : String(err)}` })
             return null
           })
-        : null
-      const session: Session = { identity: owner, store, peer, views: new ViewBuilder(store, owner.id), people: new PeopleDirectory(store, owner.id), ended: new AbortController(), restore }
+        : Promise.resolve(null)
+      const settings = new SessionSettings(store, peer, saved, startLan)
+      await settings.start()
+      const session: Session = { identity: owner, store, peer, views: new ViewBuilder(store, owner.id), people: new PeopleDirectory(store, owner.id), ended: new AbortController(), restore, settings }
       sessionExtras.set(session, async () => {
-        await lan?.stop()
+        await settings.stop()
         await stopFetching()
       })
       return session

@@ -247,7 +247,7 @@ test('blobs still flow after a connection is replaced by the one the other side 
   // Dialling each other at once: both keep the connection the smaller id dialed, and one that
   // was already up is closed for it. Which one wins the race varies, so dial until that happened.
   const replaced = () => events.some((event) => event.event === 'disconnected' && /^replaced by/.test(event.reason ?? ''))
-  for (let attempt = 0; attempt < 50 && !replaced(); attempt++) {
+  for (let attempt = 0; attempt < 300 && !replaced(); attempt++) {
     for (const app of [one, two]) app.peer.disconnect(app === one ? two.id : one.id)
     await Promise.allSettled([one.peer.connect(two.peer.address!), two.peer.connect(one.peer.address!)])
   }

@@ -83,10 +83,10 @@ const MAX_DEPTH = 8
  * sits (`mentions[].link`, an about's `image` or `image.link`, a post's `blob` …), as
  * ssb-ref's link extraction finds them.
  */
-export function blobLinks(content: unknown): BlobId[] {
+export function blobLinks(content: unknown, limits: { links: number; depth: number } = { links: MAX_LINKS_PER_MESSAGE, depth: MAX_DEPTH }): BlobId[] {
   const found = new Set<BlobId>()
   const walk = (value: unknown, depth: number): void => {
-    if (found.size >= MAX_LINKS_PER_MESSAGE || depth > MAX_DEPTH) return
+    if (found.size >= limits.links || depth > limits.depth) return
     if (isBlobId(value)) found.add(value)
     else if (Array.isArray(value)) for (const item of value) walk(item, depth + 1)
     else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) walk(item, depth + 1)

@@ -12,7 +12,7 @@ import type { BlobStore } from '@hearsay/blobs'
 import type { Peer } from '@hearsay/network'
 import {
   contactsOf, conversation, followers, following, hashtagFeed, homeFeed, homeFeedLive, inbox, isFollowing, notifications,
-  mapLive, notificationsLive, profile, profilePosts, search, thread, threadLive, votesFor,
+  mapLive, notificationsLive, profile, profilePosts, releaseReclaimedFeed, search, thread, threadLive, votesFor,
   type IndexedMessage, type Notification, type Page, type Store,
 } from '@hearsay/store'
 import { isPost, ViewBuilder } from './views.ts'
@@ -22,8 +22,11 @@ import { throttled, type StatusTracker } from './status.ts'
 import { ImageMetadataError, sniffImageType, stripImageMetadata } from './image-metadata.ts'
 import { accountHandlers } from './account-handlers.ts'
 import { inviteHandlers } from './invite-handlers.ts'
+import { connectionHandlers } from './connection-handlers.ts'
+import { settingsHandlers } from './settings-handlers.ts'
 import { isUnread, readingHandlers } from './reading-handlers.ts'
 import type { RestoreGuard } from './restore-guard.ts'
+import type { SessionSettings } from './settings.ts'
 
 /** What the handlers work over while one identity is in use; replaced whole by adoptSecret. */
 export interface Session {
@@ -36,6 +39,8 @@ export interface Session {
   ended: AbortController
   /** Fork protection after a restore; `store` refuses to publish while it is pending. */
   restore: RestoreGuard
+  /** Replication hops and LAN discovery, applied to `peer` and saved. */
+  settings: SessionSettings
 }
 
 export interface HandlerContext {
@@ -45,6 +50,10 @@ export interface HandlerContext {
   adopt(identity: Identity): Promise<void>
   blobs: BlobStore
   status: StatusTracker
+  /** The data directory (identity, store, blobs), shown in Settings. */
+  dataDir: string
+  /** Unlinked blobs younger than this (ms) survive reclaimSpace. */
+  blobGracePeriod: number
 }
 
 /** statusLive's fastest pace: a few updates a second. */
@@ -173,6 +182,8 @@ export function createHandlers(context: HandlerContext): Handlers<ClientApiSpec>
     ...accountHandlers(context),
     ...readingHandlers(context),
     ...inviteHandlers(context),
+    ...connectionHandlers(context),
+    ...settingsHandlers(context),
 
     homeFeed: guarded(async (options?: unknown) => {
       const session = await context.session()
@@ -317,7 +328,12 @@ export function createHandlers(context: HandlerContext): Handlers<ClientApiSpec>
       if (contact === session.identity.id) throw badArgument('you cannot block or unblock yourself')
       // Patchwork's block also stops following; an unblock leaves the feed unfollowed.
       await publish(session, state ? { type: 'contact', contact, following: false, blocking: true } : { type: 'contact', contact, blocking: false })
-      if (state) for (const connection of session.peer.connections) if (connection.id === contact) connection.close('blocked')
+      if (state) {
+        for (const connection of session.peer.connections) if (connection.id === contact) connection.close('blocked')
+      } else {
+        // Its messages, if reclaimed while blocked, may be fetched again.
+        await releaseReclaimedFeed(session.store, contact)
+      }
     }),
 
     editProfile: guarded(async (edit: unknown) => {

@@ -29,3 +29,4 @@ export {
 export { normalizeTag, publicContent, rootOf, branchesOf, hashtagsOf, mentionedFeeds, type PublicContent } from './indexes/content.ts'
 export { recipients } from './queries/inbox.ts'
 export { importMessages, type ImportOptions, type ImportProgress, type ImportResult, type ImportRejection, type ImportFormat, type BatchVerifier, type Verdict } from './import.ts'
+export { reclaimFeeds, reclaimedFeeds, releaseReclaimedFeed, feedMessageCounts, type ReclaimResult } from './store.ts'

@@ -122,6 +122,9 @@ const REBUILD_CHUNK = 2000
 const MAX_QUEUED_WRITES = 2
 const EMPTY = Buffer.alloc(0)
 const LOG_FORMAT_KEY = Buffer.from('log-format')
+/** The last offset ever taken, kept once a reclaim may have deleted the log's last entries. */
+const OFFSET_FLOOR_KEY = Buffer.from('offset-floor')
+const RECLAIMED_PREFIX = 'reclaimed:'
 const PAST_EVERY_KEY = Buffer.from([0xfe])
 const PAST_EVERY_KEY_END = Buffer.from([0xff])
 
@@ -144,19 +147,21 @@ export interface FeedBatch {
   values: readonly unknown[]
   /**
    * What a full `verifyMessage(values[i], hmacKey)` under this store's HMAC key returned as the
-   * id of each value, elsewhere (on a worker thread). The id is derived again here from the value
-   * itself (one encode and hash, a tenth of a verify), so a verdict only counts for the exact
-   * message it was given for; without a matching id the value is verified in full. Chain,
+   * id of each value, elsewhere (on a worker thread); undefined for a value it refused or did not
+   * see. The id is derived again here from the value itself (one encode and hash, a tenth of a
+   * verify), so a verdict only counts for the exact message it was given for; without a matching
+   * id the value is verified in full, and refused with verifyMessage's own error. Chain,
    * duplicate and fork checks run as in `append` either way.
    */
-  ids?: readonly MessageId[]
+  ids?: readonly (MessageId | undefined)[]
 }
 
 /**
- * Package-internal, for import: `append` of several feeds in one atomic write. Feeds received
+ * `append` of several feeds in one atomic write, for import and replication. Feeds received
  * interleaved (the usual case) otherwise cost one LevelDB write per message or two, and the
  * write's fixed cost then dominates. Each result is what `append` would have said of its batch.
- * Not part of the public Store interface.
+ * Batches may carry ids verified elsewhere (see FeedBatch). Any other Store gets them appended
+ * one by one, fully verified.
  */
 export async function appendFeeds(store: Store, batches: readonly FeedBatch[]): Promise<AppendResult[]> {
   if (!(store instanceof LevelStore)) {
@@ -170,7 +175,7 @@ export async function appendFeeds(store: Store, batches: readonly FeedBatch[]): 
 }
 
 /**
- * Package-internal, for import: `appendFeeds` in two steps. It resolves once the batches are
+ * `appendFeeds` in two steps. It resolves once the batches are
  * checked and indexed and their write is queued, with what the store will say of each; those
  * results hold once `committed` resolves (if it rejects, none of it was written). Meanwhile the
  * next appends can be prepared: the store checks and indexes one write while the one before
@@ -181,7 +186,48 @@ export async function stageFeeds(store: Store, batches: readonly FeedBatch[]): P
   return { results: await appendFeeds(store, batches), committed: Promise.resolve() }
 }
 
-/** Package-internal: the HMAC key a store validates with, for verifying on its behalf. */
+/** What `reclaimFeeds` removed of one feed. */
+export interface ReclaimResult {
+  feed: FeedId
+  /** Messages of the feed deleted from the log (0 when it held none). */
+  messages: number
+}
+
+/**
+ * Deletes every message of `feeds` (log, by-feed and by-id entries, decryption keys, states) in
+ * one atomic write that also marks every index stale and records the feeds as reclaimed, then
+ * rebuilds the indexes from what is left of the log, once for all the feeds. Indexes are rebuilt
+ * rather than pruned because some keys are shared between feeds (votes' liked-at-some-point
+ * marker): only a rebuild is sure to drop exactly what the feeds' messages derived. A crash
+ * mid-rebuild leaves the remaining indexes stale, and the next open rebuilds them. While
+ * reclaimed, a feed's messages are refused (ESTORE_RECLAIMED), so replication cannot bring them
+ * back; see `releaseReclaimedFeed`. Offsets are never reused: the log keeps its last offset.
+ */
+export async function reclaimFeeds(store: Store, feeds: readonly FeedId[], onProgress?: (progress: IndexProgress) => void): Promise<ReclaimResult[]> {
+  return await levelStore(store).reclaim(feeds, onProgress)
+}
+
+/** Feeds reclaimed and not released, whose messages the store refuses. */
+export function reclaimedFeeds(store: Store): FeedId[] {
+  return [...levelStore(store).reclaimed]
+}
+
+/** Lets the store accept `feed`'s messages again (after an unblock). Resolves false if it was not reclaimed. */
+export function releaseReclaimedFeed(store: Store, feed: FeedId): Promise<boolean> {
+  return levelStore(store).release(feed)
+}
+
+/** How many messages the store holds of each feed, most first. */
+export function feedMessageCounts(store: Store): Promise<Array<{ feed: FeedId; messages: number }>> {
+  return levelStore(store).messageCounts()
+}
+
+function levelStore(store: Store): LevelStore {
+  if (!(store instanceof LevelStore)) throw new TypeError('only a store from openStore can reclaim feeds')
+  return store
+}
+
+/** The HMAC key a store validates with, for verifying on its behalf (with a ValidationPool). */
 export function storeHmacKey(store: Store): HmacKey {
   return store instanceof LevelStore ? store.hmacKey : null
 }
@@ -272,6 +318,8 @@ class LevelStore implements Store {
   private nextFeedNumber = 0
   private closed = false
   lastOffset = 0
+  /** Feeds whose messages were reclaimed: appends of them are refused. */
+  readonly reclaimed = new Set<FeedId>()
 
   constructor(options: OpenStoreOptions, db: Db) {
     this.path = options.path
@@ -305,7 +353,11 @@ class LevelStore implements Store {
 
   async load(onProgress?: (progress: IndexProgress) => void): Promise<void> {
     for await (const key of this.log.keys({ reverse: true, limit: 1 })) this.lastOffset = readOffset(key)
+    const floor = await this.meta.get(OFFSET_FLOOR_KEY)
+    if (floor !== undefined) this.lastOffset = Math.max(this.lastOffset, Number(floor.toString('utf8')))
     await this.checkLogFormat()
+    const reclaimedRange = { gte: Buffer.from(RECLAIMED_PREFIX), lt: Buffer.from(RECLAIMED_PREFIX.slice(0, -1) + ';') }
+    for await (const key of this.meta.keys(reclaimedRange)) this.reclaimed.add(key.toString('utf8').slice(RECLAIMED_PREFIX.length) as FeedId)
     for await (const [key, value] of this.authors.iterator()) {
       const number = key.readUInt32BE(0)
       const feed = toFeedId(value)
@@ -613,8 +665,12 @@ class LevelStore implements Store {
   }
 
   /** Validates one feed's batch against its state and adds what passes to `write`. */
-  private async prepareAppend(feed: FeedId, values: readonly unknown[], verifiedIds: readonly MessageId[] | undefined, write: PendingWrite, epoch: number): Promise<AppendResult> {
+  private async prepareAppend(feed: FeedId, values: readonly unknown[], verifiedIds: readonly (MessageId | undefined)[] | undefined, write: PendingWrite, epoch: number): Promise<AppendResult> {
     const result: AppendResult = { accepted: [], duplicates: 0 }
+    if (this.reclaimed.has(feed)) {
+      result.rejected = { index: 0, error: new StoreError('ESTORE_RECLAIMED', `${feed} was reclaimed; its messages are not stored until it is released`) }
+      return result
+    }
     let status = await this.preparedStatus(feed)
     if (status?.forked) {
       result.rejected = { index: 0, error: new StoreError('ESTORE_FORKED', `${feed} is forked at sequence ${status.forked.sequence}; it accepts no more messages`) }
@@ -756,7 +812,72 @@ class LevelStore implements Store {
     }
     const meta: IndexMeta = { version: index?.version ?? 1, identity: this.identity?.id ?? null }
     batch.put(this.prefix.meta, Buffer.from(index ? `index:${index.name}` : 'unbox'), Buffer.from(JSON.stringify(meta)))
+    // Offsets of reclaimed feeds are gaps, so fewer entries than the last offset may be read.
+    done = total
     await flush()
+  }
+
+  /** See the exported `reclaimFeeds`. Runs between appends: none is prepared or queued meanwhile. */
+  reclaim(feeds: readonly FeedId[], onProgress?: (progress: IndexProgress) => void): Promise<ReclaimResult[]> {
+    const authors = feeds.map((feed) => feedKey(feed))
+    return this.serialise(async () => {
+      await this.committing
+      this.assertOpen()
+      const batch = new WriteBatch(this.db)
+      const results: ReclaimResult[] = []
+      for (const [i, feed] of feeds.entries()) {
+        const author = authors[i]!
+        let messages = 0
+        const range = { gte: feedSequenceKeyIn(EMPTY, author, 0), lte: feedSequenceKeyIn(EMPTY, author, 0xffffffff) }
+        for await (const [feedSequence, logKey] of this.feeds.iterator(range)) {
+          const offset = readOffset(logKey)
+          const entry = await this.log.get(logKey)
+          if (entry === undefined) throw new StoreError('ESTORE_CORRUPT', `${feed}'s entry ${offset} is missing from the log`)
+          const { key } = decodeLogEntry(offset, entry, this.authorOf)
+          batch.del(this.prefix.log, logKey)
+          batch.del(this.prefix.feed, feedSequence)
+          batch.del(this.prefix.key, messageKeyIn(EMPTY, key, offset))
+          batch.del(this.prefix.unbox, logKey)
+          messages++
+        }
+        batch.del(this.prefix.state, author)
+        batch.put(this.prefix.meta, Buffer.from(RECLAIMED_PREFIX + feed), Buffer.from(JSON.stringify({ at: Date.now(), messages })))
+        results.push({ feed, messages })
+      }
+      const deleted = results.some(({ messages }) => messages > 0)
+      if (deleted) {
+        batch.put(this.prefix.meta, OFFSET_FLOOR_KEY, Buffer.from(String(this.lastOffset)))
+        for (const index of this.indexes) batch.del(this.prefix.meta, Buffer.from(`index:${index.name}`))
+      }
+      await batch.write()
+      for (const feed of feeds) {
+        this.statusCache.set(feed, null)
+        this.reclaimed.add(feed)
+      }
+      if (deleted) for (const index of this.indexes) await this.rebuild(index, 'new', onProgress)
+      return results
+    })
+  }
+
+  /** See the exported `releaseReclaimedFeed`. */
+  release(feed: FeedId): Promise<boolean> {
+    return this.serialise(async () => {
+      if (!this.reclaimed.has(feed)) return false
+      await this.meta.del(Buffer.from(RECLAIMED_PREFIX + feed))
+      this.reclaimed.delete(feed)
+      return true
+    })
+  }
+
+  async messageCounts(): Promise<Array<{ feed: FeedId; messages: number }>> {
+    this.assertOpen()
+    await this.committing
+    const counts: Array<{ feed: FeedId; messages: number }> = []
+    for await (const [key, value] of this.states.iterator()) {
+      const status = JSON.parse(value.toString('utf8')) as FeedStatus
+      counts.push({ feed: toFeedId(key), messages: status.sequence })
+    }
+    return counts.sort((a, b) => b.messages - a.messages)
   }
 
   private async readMeta(name: string): Promise<IndexMeta | null> {

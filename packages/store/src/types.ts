@@ -20,7 +20,7 @@ export interface OpenStoreOptions {
 
 /** A message as stored: the `{key, value, timestamp}` plus its place in local receive order. */
 export interface StoredMessage extends Message {
-  /** Position in this store's receive order, 1-based and gap-free: "what's new since N". */
+  /** Position in this store's receive order, 1-based, never reused: "what's new since N". Gap-free unless a feed was reclaimed. */
   offset: number
 }
 
@@ -116,7 +116,7 @@ export interface IndexReader {
 export class StoreError extends Error {
   override readonly name = 'StoreError'
   constructor(
-    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED' | 'ESTORE_FORMAT',
+    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED' | 'ESTORE_FORMAT' | 'ESTORE_RECLAIMED',
     message: string,
   ) {
     super(message)

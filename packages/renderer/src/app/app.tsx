@@ -13,6 +13,7 @@ import { NotificationsPage } from '../components/notifications-page.tsx'
 import { RestoreNotice, useRestoreStatus } from '../components/restore.tsx'
 import { SearchPage } from '../components/search-page.tsx'
 import { SettingsPage } from '../components/settings-page.tsx'
+import { ConnectionsPage } from '../components/connections-page.tsx'
 import { PAGE_SIZE } from '../components/post-feed.tsx'
 import { hrefFor, parseRoute, type Route } from '../routes.ts'
 import { ClientProvider, useClient, useConnection, type ConnectionState, type HearsayClient } from './connection.tsx'
@@ -172,6 +173,9 @@ function Shell({ me }: { me: FeedId }) {
             <a href={hrefFor({ page: 'profile', id: me })} aria-current={route.page === 'profile' && route.id === me ? 'page' : undefined}>
               {myself.name ?? 'My profile'}
             </a>
+            <a href={hrefFor({ page: 'connections' })} aria-current={route.page === 'connections' ? 'page' : undefined}>
+              Connections
+            </a>
             <a href={hrefFor({ page: 'settings' })} aria-current={route.page === 'settings' ? 'page' : undefined}>
               Settings
             </a>
@@ -244,5 +248,7 @@ function RouteView({ route, unread }: { route: Route; unread: UnreadCounts }) {
       return <SearchPage />
     case 'settings':
       return <SettingsPage />
+    case 'connections':
+      return <ConnectionsPage />
   }
 }

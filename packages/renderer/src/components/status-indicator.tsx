@@ -3,7 +3,7 @@ import type { PeerKind, StatusView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useLive } from '../app/hooks.ts'
 
-const kindLabels: Record<PeerKind, string> = { lan: 'LAN', pub: 'pub', room: 'room', manual: 'manual', inbound: 'inbound' }
+export const kindLabels: Record<PeerKind, string> = { lan: 'LAN', pub: 'pub', room: 'room', manual: 'manual', inbound: 'inbound' }
 
 /** Connected peers by kind, replication and indexing, from statusLive. */
 export function StatusIndicator() {
