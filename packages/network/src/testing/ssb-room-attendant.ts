@@ -7,6 +7,7 @@
 // SIGTERM or when stdin closes.
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { closeWhenParentLeaves } from './child-server.ts'
 
 const [dir, roomAddress, mode] = process.argv.slice(2)
 if (dir === undefined || roomAddress === undefined) {
@@ -54,13 +55,4 @@ server.conn.connect(roomAddress, (err: Error | null) => {
   if (err) process.stderr.write(`could not connect to the room: ${err.message}\n`)
 })
 
-let closing = false
-function shutdown(): void {
-  if (closing) return
-  closing = true
-  server.close(true, () => process.exit(0))
-  setTimeout(() => process.exit(0), 5_000).unref()
-}
-process.on('SIGTERM', shutdown)
-process.stdin.on('end', shutdown)
-process.stdin.resume()
+closeWhenParentLeaves(server)

@@ -7,6 +7,7 @@
 // exits on SIGTERM or when stdin closes.
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { closeWhenParentLeaves } from './child-server.ts'
 
 const [dir, portText] = process.argv.slice(2)
 if (dir === undefined || portText === undefined) {
@@ -45,13 +46,4 @@ server.on('multiserver:listening', () => {
   process.stdout.write(`${JSON.stringify({ id: server.id, address: server.getAddress('device') })}\n`)
 })
 
-let closing = false
-function shutdown(): void {
-  if (closing) return
-  closing = true
-  server.close(true, () => process.exit(0))
-  setTimeout(() => process.exit(0), 5_000).unref()
-}
-process.on('SIGTERM', shutdown)
-process.stdin.on('end', shutdown)
-process.stdin.resume()
+closeWhenParentLeaves(server)

@@ -7,6 +7,7 @@
 // JSON line {"id", "address"} once listening, and exits on SIGTERM or when stdin closes.
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { closeWhenParentLeaves } from './child-server.ts'
 
 // `ebt` adds ssb-ebt; `invite` adds ssb-invite, allowed to make codes for 127.0.0.1 (allowPrivate);
 // `blobs` adds ssb-blobs.
@@ -56,13 +57,4 @@ server.on('multiserver:listening', () => {
   process.stdout.write(`${JSON.stringify({ id: server.id, address: server.getAddress('device') })}\n`)
 })
 
-let closing = false
-function shutdown(): void {
-  if (closing) return
-  closing = true
-  server.close(true, () => process.exit(0))
-  setTimeout(() => process.exit(0), 5_000).unref()
-}
-process.on('SIGTERM', shutdown)
-process.stdin.on('end', shutdown)
-process.stdin.resume()
+closeWhenParentLeaves(server)
