@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
 import { MAIN_NETWORK_CAPS } from '@hearsay/keys'
 import { freePort } from '../transport.ts'
 import { defer, tempDir, type Teardown } from './helpers.ts'
+import { runReferenceScript } from './reference-process.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -121,26 +121,10 @@ export interface ReferencePeer {
 export async function startReferencePeer(t: Teardown, { caps = MAIN_NETWORK_CAPS, ebt = false, invite = false, blobs = false } = {}): Promise<ReferencePeer> {
   const dir = await tempDir(t, 'hearsay-ssb-server-')
   const port = await freePort('127.0.0.1')
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, 'ssb-server.ts'), dir, String(port), caps, ...(ebt ? ['ebt'] : []), ...(invite ? ['invite'] : []), ...(blobs ? ['blobs'] : [])], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  // Its chatter (deprecation traces, replication hiccups at shutdown) is shown only if it fails to start.
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  defer(t, async () => {
-    child.kill('SIGTERM')
-    await exited
-  })
-  const lines = createInterface({ input: child.stdout! })
-  const ready = await new Promise<{ id: FeedId; address: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`ssb-server exited (${code}) before listening:\n${stderr}`)))
-    lines.on('line', (line) => {
-      if (line.startsWith('{')) resolve(JSON.parse(line) as { id: FeedId; address: string })
-    })
-  })
+  const server = runReferenceScript(t, 'ssb-server', 'ssb-server.ts', [dir, String(port), caps, ...(ebt ? ['ebt'] : []), ...(invite ? ['invite'] : []), ...(blobs ? ['blobs'] : [])])
+  const ready = await server.jsonLine<{ id: FeedId; address: string }>()
   const ssbKeys = require('ssb-keys') as { loadSync(file: string): SsbKeys }
   const keys = ssbKeys.loadSync(path.join(dir, 'secret'))
   const client = await connectSsbClient(t, keys, { port, remote: ready.id, caps })
-  return { ...ready, port, dir, keys, client, process: child }
+  return { ...ready, port, dir, keys, client, process: server.process }
 }

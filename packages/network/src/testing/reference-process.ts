@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { defer, type Teardown } from './helpers.ts'
+
+export interface ReferenceProcess {
+  process: ChildProcess
+  /**
+   * The first JSON line of its stdout that `match` accepts, printed already or still to come;
+   * rejects, with the tail of its stderr, if it exits first.
+   */
+  jsonLine<T = Record<string, unknown>>(match?: (line: Record<string, unknown>) => boolean): Promise<T>
+}
+
+/**
+ * One of the reference scripts beside this file (ssb-server.ts, ssb-room.ts, …) run with tsx in
+ * a child process, stopped when the test ends. Its chatter on stderr (deprecation traces,
+ * replication hiccups at shutdown) is shown only if it fails.
+ */
+export function runReferenceScript(t: Teardown, name: string, script: string, args: readonly string[]): ReferenceProcess {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(import.meta.dirname, script), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)))
+  let exitCode: number | null | undefined
+  const exited = new Promise<void>((resolve) => child.once('exit', (code) => {
+    exitCode = code
+    resolve()
+    for (const wake of [...waiters]) wake()
+  }))
+  defer(t, async () => {
+    child.kill('SIGTERM')
+    await exited
+  })
+  const lines: Array<Record<string, unknown>> = []
+  const waiters = new Set<() => void>()
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return
+    lines.push(JSON.parse(line) as Record<string, unknown>)
+    for (const wake of [...waiters]) wake()
+  })
+  const jsonLine = <T>(match: (line: Record<string, unknown>) => boolean = () => true) =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match)
+        if (found) {
+          waiters.delete(check)
+          resolve(found as T)
+        } else if (exitCode !== undefined) {
+          waiters.delete(check)
+          reject(new Error(`${name} exited (${exitCode}):\n${stderr}`))
+        }
+      }
+      waiters.add(check)
+      check()
+    })
+  return { process: child, jsonLine }
+}
