@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
+import { assertStayedLocal, launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
 import { startPeer, type Teardown } from './helpers/peer.ts'
 import { goTo, onboard } from './helpers/app.ts'
 
@@ -139,10 +139,3 @@ test('a restore with no peer reachable refuses to post, across a restart, until 
   await second.screenshot('confirmed-and-posted')
   await assertStayedLocal(second)
 })
-
-async function assertStayedLocal(watched: WatchedPage) {
-  assert.deepEqual(watched.foreignRequests, [], 'no request leaves 127.0.0.1')
-  assert.deepEqual(watched.dialogs, [])
-  assert.deepEqual(watched.pageErrors, [])
-  assert.deepEqual(await watched.cspViolations(), [])
-}

@@ -5,7 +5,7 @@
 // address is refused with a clear error. Screenshots: artifacts/e2e/connections-settings/.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
+import { assertStayedLocal, launchBrowser, openPage } from './helpers/browser.ts'
 import { startPeer } from './helpers/peer.ts'
 import { follow, goTo, onboard, profileHash } from './helpers/app.ts'
 
@@ -82,10 +82,3 @@ test('connect by address, see and disconnect the peer; storage figures; block an
 
   for (const watched of [alice, bob]) await assertStayedLocal(watched)
 })
-
-async function assertStayedLocal(watched: WatchedPage) {
-  assert.deepEqual(watched.foreignRequests, [], 'no request leaves 127.0.0.1')
-  assert.deepEqual(watched.dialogs, [])
-  assert.deepEqual(watched.pageErrors, [])
-  assert.deepEqual(await watched.cspViolations(), [])
-}

@@ -5,7 +5,7 @@
 // Screenshots: artifacts/e2e/messages/.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
+import { assertStayedLocal, launchBrowser, openPage } from './helpers/browser.ts'
 import { startPeer } from './helpers/peer.ts'
 import { follow, goTo, onboard, profileHash, waitForHomePost } from './helpers/app.ts'
 
@@ -132,10 +132,3 @@ test('private messages, live notifications and search across three peers', async
 
   for (const watched of [alice, bob, carol]) await assertStayedLocal(watched)
 })
-
-async function assertStayedLocal(watched: WatchedPage) {
-  assert.deepEqual(watched.foreignRequests, [], 'no request leaves 127.0.0.1')
-  assert.deepEqual(watched.dialogs, [])
-  assert.deepEqual(watched.pageErrors, [])
-  assert.deepEqual(await watched.cspViolations(), [])
-}

@@ -2,7 +2,7 @@
 // first day, from onboarding to blocking someone. Screenshots of each step: artifacts/e2e/social/.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
+import { assertStayedLocal, launchBrowser, openPage } from './helpers/browser.ts'
 import { startPeer } from './helpers/peer.ts'
 import { TINY_PNG, follow, goTo, onboard, profileHash } from './helpers/app.ts'
 
@@ -98,10 +98,3 @@ test('onboarding, posting, replication, reply, like, follow and block across two
 
   for (const watched of [alice, bob]) await assertStayedLocal(watched)
 })
-
-async function assertStayedLocal(watched: WatchedPage) {
-  assert.deepEqual(watched.foreignRequests, [], 'no request leaves 127.0.0.1')
-  assert.deepEqual(watched.dialogs, [])
-  assert.deepEqual(watched.pageErrors, [])
-  assert.deepEqual(await watched.cspViolations(), [])
-}

@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core, with what every e2e test checks on a page: that
 // nothing is requested from anywhere but 127.0.0.1, no dialog opens, and no CSP violation is
 // reported (the renderer never even tries to load something foreign).
+import assert from 'node:assert/strict'
 import { mkdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -77,4 +78,12 @@ export async function openPage(browser: Browser, url: string, suite: string, who
       await page.screenshot({ path: path.join(directory, `${String(step).padStart(2, '0')}-${who}-${name}.png`), fullPage: true })
     },
   }
+}
+
+/** What every e2e test asserts of each page at its end: nothing foreign requested, no dialog, no page error, no CSP violation. */
+export async function assertStayedLocal(watched: WatchedPage): Promise<void> {
+  assert.deepEqual(watched.foreignRequests, [], 'no request leaves 127.0.0.1')
+  assert.deepEqual(watched.dialogs, [])
+  assert.deepEqual(watched.pageErrors, [])
+  assert.deepEqual(await watched.cspViolations(), [])
 }
