@@ -377,6 +377,8 @@ export function createHandlers(context: HandlerContext): Handlers<ClientApiSpec>
       } catch (err) {
         throw new ApiError({ name: 'ConnectError', code: 'EAPI_CONNECT_FAILED', message: `could not connect to ${text.slice(0, 200)}: ${(err as Error).message}` })
       }
+      // As `hearsay connect` does: a peer connected to by hand is known, and redialled after restarts.
+      await session.peer.remember(text)
     }),
   }
 }

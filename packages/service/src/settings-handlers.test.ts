@@ -129,6 +129,7 @@ test('connections: connect by address, see the peer with its kind, disconnect, r
   await connected(me, other.id)
   const view = await me.handlers.connections()
   assert.deepEqual(view.connected.map((peer) => [peer.id, peer.kind, peer.inbound]), [[other.id, 'manual', false]])
+  assert.deepEqual(view.known.map((peer) => [peer.id, peer.kind, peer.address]), [[other.id, 'manual', other.peer.address]], 'connecting by hand remembers the peer')
 
   assert.equal(await me.handlers.disconnect(other.id), 1)
   for await (const status of me.handlers.statusLive()) if (status.peers.length === 0) break
