@@ -289,6 +289,7 @@ class LevelStore implements Store {
   private readonly listeners = new Set<(message: IndexedMessage) => void>()
   /** Feed states as written to disk (null: we hold none of the feed). */
   private readonly statusCache = new Map<FeedId, FeedStatus | null>()
+  private readonly statusReads = new Map<FeedId, Promise<FeedStatus | null>>()
   /**
    * Appends are prepared (checked, indexed, put in a batch) one at a time, in call order, and
    * written one at a time in the same order; a write can be prepared while the one before it
@@ -399,6 +400,15 @@ class LevelStore implements Store {
     this.assertOpen()
     const cached = this.statusCache.get(feed)
     if (cached !== undefined) return cached
+    // Callers asking at once share one read, and are answered in the order they asked.
+    const pending = this.statusReads.get(feed)
+    if (pending) return pending
+    const read = this.readFeedStatus(feed).finally(() => this.statusReads.delete(feed))
+    this.statusReads.set(feed, read)
+    return read
+  }
+
+  private async readFeedStatus(feed: FeedId): Promise<FeedStatus | null> {
     const raw = await this.states.get(feedKey(feed))
     // A write of this feed may have landed while we read; its state is the newer one.
     const landed = this.statusCache.get(feed)
