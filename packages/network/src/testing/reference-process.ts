@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { freePort } from '../transport.ts'
+import { PORT_TAKEN_EXIT } from './child-server.ts'
 import { defer, type Teardown } from './helpers.ts'
 
 export interface ReferenceProcess {
@@ -10,6 +12,13 @@ export interface ReferenceProcess {
    * rejects, with the tail of its stderr, if it exits first.
    */
   jsonLine<T = Record<string, unknown>>(match?: (line: Record<string, unknown>) => boolean): Promise<T>
+}
+
+/** A reference script ended before printing the line asked for. */
+export class ReferenceExitError extends Error {
+  constructor(name: string, readonly exitCode: number | null, stderr: string) {
+    super(`${name} exited (${exitCode}):\n${stderr}`)
+  }
 }
 
 /**
@@ -49,11 +58,29 @@ export function runReferenceScript(t: Teardown, name: string, script: string, ar
           resolve(found as T)
         } else if (exitCode !== undefined) {
           waiters.delete(check)
-          reject(new Error(`${name} exited (${exitCode}):\n${stderr}`))
+          reject(new ReferenceExitError(name, exitCode ?? null, stderr))
         }
       }
       waiters.add(check)
       check()
     })
   return { process: child, jsonLine }
+}
+
+/**
+ * Runs a reference server script that takes the port to listen on (announcing itself with
+ * child-server.ts's announceWhenListening) on a free port of 127.0.0.1, and resolves with its
+ * first JSON line. A port can be taken between finding and binding it, so a child that says so
+ * is started again on another.
+ */
+export async function runReferenceServer<T>(t: Teardown, name: string, script: string, args: (port: number) => readonly string[]): Promise<{ port: number; server: ReferenceProcess; ready: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort('127.0.0.1')
+    const server = runReferenceScript(t, name, script, args(port))
+    try {
+      return { port, server, ready: await server.jsonLine<T>() }
+    } catch (err) {
+      if (!(err instanceof ReferenceExitError && err.exitCode === PORT_TAKEN_EXIT) || attempt >= 5) throw err
+    }
+  }
 }

@@ -4,9 +4,8 @@ import path from 'node:path'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
 import { MAIN_NETWORK_CAPS } from '@hearsay/keys'
-import { freePort } from '../transport.ts'
 import { defer, tempDir, type Teardown } from './helpers.ts'
-import { runReferenceScript } from './reference-process.ts'
+import { runReferenceServer } from './reference-process.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -120,9 +119,8 @@ export interface ReferencePeer {
  */
 export async function startReferencePeer(t: Teardown, { caps = MAIN_NETWORK_CAPS, ebt = false, invite = false, blobs = false } = {}): Promise<ReferencePeer> {
   const dir = await tempDir(t, 'hearsay-ssb-server-')
-  const port = await freePort('127.0.0.1')
-  const server = runReferenceScript(t, 'ssb-server', 'ssb-server.ts', [dir, String(port), caps, ...(ebt ? ['ebt'] : []), ...(invite ? ['invite'] : []), ...(blobs ? ['blobs'] : [])])
-  const ready = await server.jsonLine<{ id: FeedId; address: string }>()
+  const plugins = [...(ebt ? ['ebt'] : []), ...(invite ? ['invite'] : []), ...(blobs ? ['blobs'] : [])]
+  const { port, server, ready } = await runReferenceServer<{ id: FeedId; address: string }>(t, 'ssb-server', 'ssb-server.ts', (port) => [dir, String(port), caps, ...plugins])
   const ssbKeys = require('ssb-keys') as { loadSync(file: string): SsbKeys }
   const keys = ssbKeys.loadSync(path.join(dir, 'secret'))
   const client = await connectSsbClient(t, keys, { port, remote: ready.id, caps })

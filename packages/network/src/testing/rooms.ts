@@ -1,7 +1,6 @@
 import type { FeedId } from '@hearsay/keys'
-import { freePort } from '../transport.ts'
 import { tempDir, type Teardown } from './helpers.ts'
-import { runReferenceScript } from './reference-process.ts'
+import { runReferenceScript, runReferenceServer } from './reference-process.ts'
 
 export interface ReferenceRoom {
   id: FeedId
@@ -12,8 +11,7 @@ export interface ReferenceRoom {
 /** ssb-room@1.3.0's room server in a child process on 127.0.0.1 (see ssb-room.ts), stopped when the test ends. */
 export async function startReferenceRoom(t: Teardown): Promise<ReferenceRoom> {
   const dir = await tempDir(t, 'hearsay-ssb-room-')
-  const port = await freePort('127.0.0.1')
-  return runReferenceScript(t, 'ssb-room', 'ssb-room.ts', [dir, String(port)]).jsonLine<ReferenceRoom>()
+  return (await runReferenceServer<ReferenceRoom>(t, 'ssb-room', 'ssb-room.ts', (port) => [dir, String(port)])).ready
 }
 
 export interface ReferenceAttendant {

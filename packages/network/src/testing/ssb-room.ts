@@ -7,7 +7,7 @@
 // exits on SIGTERM or when stdin closes.
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { closeWhenParentLeaves } from './child-server.ts'
+import { announceWhenListening, closeWhenParentLeaves } from './child-server.ts'
 
 const [dir, portText] = process.argv.slice(2)
 if (dir === undefined || portText === undefined) {
@@ -42,8 +42,6 @@ const server = fromRoom('secret-stack')({ appKey: fromRoom('ssb-caps').shs })
     },
   })
 
-server.on('multiserver:listening', () => {
-  process.stdout.write(`${JSON.stringify({ id: server.id, address: server.getAddress('device') })}\n`)
-})
+announceWhenListening(server, port, () => ({ id: server.id, address: server.getAddress('device') }))
 
 closeWhenParentLeaves(server)

@@ -7,7 +7,7 @@
 // JSON line {"id", "address"} once listening, and exits on SIGTERM or when stdin closes.
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { closeWhenParentLeaves } from './child-server.ts'
+import { announceWhenListening, closeWhenParentLeaves } from './child-server.ts'
 
 // `ebt` adds ssb-ebt; `invite` adds ssb-invite, allowed to make codes for 127.0.0.1 (allowPrivate);
 // `blobs` adds ssb-blobs.
@@ -53,8 +53,6 @@ const server = createServer({
   allowPrivate: plugins.includes('invite'),
 })
 
-server.on('multiserver:listening', () => {
-  process.stdout.write(`${JSON.stringify({ id: server.id, address: server.getAddress('device') })}\n`)
-})
+announceWhenListening(server, port, () => ({ id: server.id, address: server.getAddress('device') }))
 
 closeWhenParentLeaves(server)
