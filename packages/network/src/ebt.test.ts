@@ -202,6 +202,27 @@ test('a reconnecting EBT peer is only asked about the feeds that changed since i
   assert.deepEqual(await second.notes, { [carol.id]: note(4) }, 'carol from 4 on; dave not mentioned')
 })
 
+test('notes about feeds we do not replicate, however many a peer makes up, are neither kept nor answered', async (t) => {
+  const carol = generateIdentity()
+  const us = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
+  const madeUp = Object.fromEntries(Array.from({ length: 20_000 }, () => [`@${randomBytes(32).toString('base64')}.ed25519`, note(5)]))
+  const server = generateIdentity() // the same peer both times
+  const first = await ebtServingPeer(t, carol.id, { ...madeUp, [carol.id]: note(2) }, chain(carol, 2, { text: 'carol' }), server)
+  const connection = await us.peer.connect(first.address)
+  await waitForSequence(us.store, carol.id, 2)
+  const notesTo = (peer: { received: unknown[] }) => peer.received.filter((data) => data !== null && typeof data === 'object' && !('author' in data)).flatMap((data) => Object.keys(data as object))
+  assert.deepEqual(new Set(notesTo(first)), new Set([carol.id]), 'we answered about carol only')
+  connection.close('test disconnect')
+  await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === server.id)
+
+  // Nothing of the made-up feeds was kept for its next connection either: carol is unchanged,
+  // so there is nothing to say at all.
+  const second = await ebtServingPeer(t, carol.id, {}, [], server)
+  await us.peer.connect(second.address)
+  await second.notes
+  assert.deepEqual(notesTo(second), [])
+})
+
 test('holdable: a held read waits until released, and an abort answers it', async () => {
   const gate = holdable(pull.values([1, 2, 3]))
   const read = () => new Promise<[unknown, unknown]>((resolve) => gate.source(null, (end, data) => resolve([end, data])))

@@ -34,6 +34,8 @@ const RECEIVE_LOW_WATER = 1000
 const SEND_WINDOW = 2 * 1024 * 1024
 /** How often a paused sender looks whether the socket caught up. */
 const SEND_POLL_MS = 5
+/** Peers whose last clock is kept for their next connection; the least recently seen go first. */
+const REMEMBERED_CLOCKS = 1000
 
 // The parts of epidemic-broadcast-trees (untyped CommonJS) this adapter uses.
 type Callback<T> = (err: Error | null, value?: T) => void
@@ -110,8 +112,8 @@ interface PendingAppend {
  * What arrives is appended in batches through `Store.append`, which validates every message; the
  * first invalid one, or a fork, cuts its sender off (the valid ones before it are kept). Feeds
  * are only requested while wanted, and a feed is never offered to a peer it blocks. Each peer's
- * last known clock is remembered in memory for the next connection (the store has no place for
- * per-peer state yet), so a reconnect skips the feeds that did not change.
+ * last known clock is remembered in memory (for the last REMEMBERED_CLOCKS peers) for the next
+ * connection, so a reconnect skips the feeds that did not change.
  */
 export class EbtReplication implements ReplicationStrategy {
   private readonly ebt: Ebt
@@ -129,6 +131,8 @@ export class EbtReplication implements ReplicationStrategy {
   private readsInFlight = 0
   private readonly unsubscribe: () => void
   private requested = new Set<FeedId>()
+  /** Only notes about these feeds reach EBT's state, however many feeds a peer names. */
+  private wanted: ReadonlySet<FeedId> = new Set()
   private wantedVersion = 0
   private pending: PendingAppend[] = []
   private appending = false
@@ -162,7 +166,10 @@ export class EbtReplication implements ReplicationStrategy {
       ),
       // Null when the session ended before the peer's clock was known: keep the one we had.
       setClock: (remote, clock) => {
-        if (clock) this.clocks.set(remote, clock)
+        if (!clock) return
+        this.clocks.delete(remote)
+        this.clocks.set(remote, clock)
+        if (this.clocks.size > REMEMBERED_CLOCKS) this.clocks.delete(this.clocks.keys().next().value!)
       },
       getAt: (pair, cb) => this.getAt(pair.id, pair.sequence, cb),
       append: (value, cb) => this.queueAppend(value, cb),
@@ -218,12 +225,16 @@ export class EbtReplication implements ReplicationStrategy {
   }
 
   setWanted(feeds: ReadonlySet<FeedId>): void {
+    this.wanted = feeds
     this.history.setWanted(feeds)
     const version = ++this.wantedVersion
     for (const feed of this.requested) {
       if (!feeds.has(feed)) {
         this.requested.delete(feed)
         this.ebt.request(feed, false)
+        // What we held of it may be gone (reclaimed once blocked): if it is wanted again, the
+        // store, not this clock, says where to resume.
+        delete this.ebt.state.clock[feed]
       }
     }
     const added = [...feeds].filter((feed) => !this.requested.has(feed) && !this.forked.has(feed))
@@ -271,7 +282,7 @@ export class EbtReplication implements ReplicationStrategy {
           this.senders.set(data, peer)
           return data
         }
-        const notes = cleanNotes(data)
+        const notes = cleanNotes(data, this.wanted)
         // A note is `sequence << 1 | !receive`, or -1 for a feed the peer does not replicate.
         for (const [feed, note] of Object.entries(notes)) if (note >= 2) this.onClaim(feed as FeedId, Math.floor(note / 2))
         return notes
@@ -534,10 +545,12 @@ function isMessageLike(data: unknown): data is MessageValue {
 
 /**
  * A vector clock as EBT sends it, `{feed: seq << 1 | !receive}` (or such a clock under `clock`),
- * without the entries that are not a feed and a note: some old peers sent such keys, and
- * ssb-ebt drops them too. Anything not an object is a protocol error.
+ * with only the notes about `wanted` feeds. Entries that are not a feed and a note are dropped
+ * (some old peers sent such keys, and ssb-ebt drops them too); so are notes about feeds we do
+ * not replicate, which EBT would otherwise keep per peer, for any number of made-up ids. Their
+ * only use is our -1 reply, which no peer waits for. Anything not an object is a protocol error.
  */
-function cleanNotes(data: unknown): Clock {
+function cleanNotes(data: unknown, wanted: ReadonlySet<FeedId>): Clock {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`sent ${JSON.stringify(data)?.slice(0, 60)}, neither a message nor a vector clock`)
   }
@@ -545,7 +558,7 @@ function cleanNotes(data: unknown): Clock {
   const notes = nested !== null && typeof nested === 'object' && !Array.isArray(nested) ? nested : data
   const clean: Clock = {}
   for (const [feed, note] of Object.entries(notes)) {
-    if (isFeedId(feed) && Number.isInteger(note) && (note as number) >= -1) clean[feed] = note as number
+    if (wanted.has(feed as FeedId) && Number.isInteger(note) && (note as number) >= -1) clean[feed] = note as number
   }
   return clean
 }

@@ -33,7 +33,7 @@ async function connected(app: App, peer: FeedId): Promise<void> {
   for await (const status of app.handlers.statusLive()) if (status.peers.some((p) => p.id === peer)) return
 }
 
-test('reclaiming space removes a blocked feed and the blobs only it linked, keeps the rest, and the feed is not fetched again', { timeout: 60_000 }, async (t) => {
+test('reclaiming space removes a blocked feed and the blobs only it linked, keeps the rest, and the feed is fetched again only once unblocked', { timeout: 60_000 }, async (t) => {
   const me = await startTestApp(t, { blobGracePeriod: 0 })
   const spammer = await startTestApp(t)
   const friend = await startTestApp(t)
@@ -92,9 +92,13 @@ test('reclaiming space removes a blocked feed and the blobs only it linked, keep
   await waitForSequence(me, friend.id, 3)
   assert.equal(await me.store.feedStatus(spammer.id), null, 'not fetched again from a peer that has it')
 
-  // Unblocked, the store accepts the feed's messages again.
+  // Unblocked and followed again, the feed is fetched afresh from the start, while connected.
   await me.handlers.setBlock(spammer.id, false)
   assert.deepEqual(reclaimedFeeds(me.store), [])
+  await me.handlers.setFollow(spammer.id, true)
+  await waitForSequence(me, spammer.id, 3)
+  assert.deepEqual((await me.handlers.profileFeed(spammer.id)).items.map((post) => post.text), ['third', 'and again', `buy now ![spam](${spamOnly}) ![same](${shared})`])
+  assert.ok(me.peer.connections.some((connection) => connection.id === friend.id), 'the friend who sent it is still connected')
 })
 
 test('settings: hops and LAN apply to the running peer, are kept across restarts, and bad values are refused', { timeout: 30_000 }, async (t) => {
