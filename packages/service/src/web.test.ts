@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
+import net from 'node:net'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { WebSocket } from 'ws'
@@ -131,6 +132,24 @@ test('foreign Hosts (DNS rebinding) and foreign Origins are refused, even with t
     assert.equal(await openSocket(port, `?secret=${secret}`, {}, origin), 403, origin)
   }
   assert.equal((await get(port, `/?secret=${secret}`, { 'Sec-Fetch-Site': 'cross-site' })).status, 403)
+})
+
+test('a request naming two hosts (a second Host, an absolute-form target) is refused', { timeout: 30_000 }, async (t) => {
+  const { secret, port } = await bridge(t)
+  const ours = `127.0.0.1:${port}`
+  const statusOf = (head: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(`${head}\r\nConnection: close\r\n\r\n`))
+      let answer = ''
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')))
+      socket.on('end', () => resolve(answer.split('\r\n')[0]!))
+      socket.on('error', reject)
+    })
+  assert.equal(await statusOf(`GET /?secret=${secret} HTTP/1.1\r\nHost: ${ours}`), 'HTTP/1.1 200 OK', 'control: one Host, ours')
+  assert.match(await statusOf(`GET /?secret=${secret} HTTP/1.1\r\nHost: ${ours}\r\nHost: evil.example`), /^HTTP\/1\.1 421 /)
+  assert.match(await statusOf(`GET /?secret=${secret} HTTP/1.1\r\nHost: ${ours}\r\nhost: ${ours}`), /^HTTP\/1\.1 421 /)
+  assert.match(await statusOf(`GET http://evil.example/?secret=${secret} HTTP/1.1\r\nHost: ${ours}`), /^HTTP\/1\.1 421 /)
+  assert.match(await statusOf(`GET http://${ours}/?secret=${secret} HTTP/1.1\r\nHost: ${ours}`), /^HTTP\/1\.1 421 /)
 })
 
 test('the WebSocket needs the secret; with it, the client API works end to end', { timeout: 30_000 }, async (t) => {

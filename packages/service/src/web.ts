@@ -127,6 +127,10 @@ export async function startWebBridge(
 
   const allowedHosts = () => [`${WEB_HOST}:${port}`, `localhost:${port}`]
   const hostOf = (req: http.IncomingMessage) => {
+    // Exactly one Host, and no absolute-form target (whose authority would override it): with
+    // two names for the request, which one a proxy in front of us obeyed is anyone's guess.
+    const hosts = req.rawHeaders.filter((value, index) => index % 2 === 0 && value.toLowerCase() === 'host').length
+    if (hosts !== 1 || !(req.url ?? '').startsWith('/')) return null
     const host = req.headers.host
     return typeof host === 'string' && allowedHosts().includes(host) ? host : null
   }
