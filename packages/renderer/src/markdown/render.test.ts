@@ -128,6 +128,17 @@ test('CSS tricks, attribute smuggling and structure abuse stay inert', () => {
   assert.match(render('```\n<b>x</b>\n```'), /<pre><code>&lt;b&gt;x&lt;\/b&gt;\n<\/code><\/pre>/)
 })
 
+test('text nested past the parser\'s depth limit is shown, not dropped', () => {
+  assert.match(render(`${'> '.repeat(19)}deep enough`), /<blockquote><p>deep enough<\/p><\/blockquote>/)
+  for (const deep of [`${'>'.repeat(300)} too deep`, `${'- '.repeat(300)}too deep`, `${Array.from({ length: 30 }, (_, depth) => `${'  '.repeat(depth)}- level ${depth}`).join('\n')}\n\ntoo deep`]) {
+    const html = render(deep)
+    assert.match(html, /too deep/, html.slice(0, 200))
+    assert.doesNotMatch(html, /<blockquote>|<ul>/, 'shown as its text')
+  }
+  assert.match(render('- level 0\n  - level 1\n    - level 2\n\n<b>x</b>'), /<li>level 0<ul><li>level 1<ul><li>level 2<\/li><\/ul><\/li><\/ul><\/li><\/ul><p>&lt;b&gt;x&lt;\/b&gt;<\/p>/)
+  assert.match(render(`${'>'.repeat(300)} <img src=x onerror=alert(1)>\nline two`), /<p>.*&lt;img src=x onerror=alert\(1\)&gt;<br\/>line two<\/p>/)
+})
+
 test('oversized text is cut at a fixed bound before parsing', () => {
   const huge = 'word '.repeat(100_000)
   const html = render(huge)

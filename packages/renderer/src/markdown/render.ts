@@ -18,7 +18,10 @@ export interface MarkdownContext {
 /** Text past this is cut before parsing (signed posts are under 8 KiB; this bounds hostile input). */
 export const MAX_RENDERED_CHARS = 20_000
 
-const parser = new MarkdownIt({ html: false, linkify: true, typographer: false, maxNesting: 20 })
+/** Deepest block nesting parsed (bounds the element tree a hostile post can build). */
+const MAX_NESTING = 20
+
+const parser = new MarkdownIt({ html: false, linkify: true, typographer: false, maxNesting: MAX_NESTING })
 // Every href is classified by `classifyLink` below and anything it does not know is dropped, so
 // markdown-it's own filter and percent-encoding (which would mangle sigils) are not needed.
 parser.validateLink = () => true
@@ -204,8 +207,21 @@ function renderTokens(tokens: Token[], context: MarkdownContext): ReactNode[] {
   return root.children
 }
 
+/**
+ * Whether markdown-it cut the text short: past MAX_NESTING it drops the rest of the document,
+ * leaving the deepest container opened and closed with nothing inside.
+ */
+function nestedTooDeep(tokens: Token[]): boolean {
+  return tokens.some((token, index) => token.nesting === 1 && token.level >= MAX_NESTING - 1 && tokens[index + 1]?.nesting === -1)
+}
+
 /** A post's markdown as React elements. */
 export function renderMarkdown(text: string, context: MarkdownContext): ReactNode {
   const bounded = text.length > MAX_RENDERED_CHARS ? `${text.slice(0, MAX_RENDERED_CHARS)}…` : text
-  return createElement(Fragment, null, ...renderTokens(parser.parse(bounded, {}), context))
+  const tokens = parser.parse(bounded, {})
+  // Nothing the author wrote may go missing: a post nested too deep to render is shown as its text.
+  if (nestedTooDeep(tokens)) {
+    return createElement('p', null, ...bounded.split('\n').flatMap((line, index) => (index === 0 ? [line] : [createElement('br', { key: index }), line])))
+  }
+  return createElement(Fragment, null, ...renderTokens(tokens, context))
 }
