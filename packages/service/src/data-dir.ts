@@ -64,6 +64,9 @@ export async function isUninitialised(dataDir: string): Promise<boolean> {
  */
 export async function initialiseDataDir(dataDir: string, identity: Identity): Promise<void> {
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
+  // mkdir leaves a folder that already existed as it was, often 0755; the store will hold private
+  // messages, so an empty one is made private too (one holding other things is not ours to change).
+  if ((await fs.readdir(dataDir)).length === 0) await fs.chmod(dataDir, 0o700)
   // Loaded here: only initialisation needs LevelDB among this module's users.
   const { openStore } = await import('@hearsay/store')
   const store = await openStore({ path: storePath(dataDir), create: true, identity })
