@@ -67,6 +67,8 @@ test('never touches a file outside the renderer folder', async (t) => {
     const response = await handler(new Request(url))
     assert.equal(response.status, 404, url)
     assert.equal(response.headers.get('Content-Type'), 'text/plain', url)
+    assert.equal(response.headers.get('Content-Security-Policy'), CONTENT_SECURITY_POLICY, `${url}: a refusal carries the CSP too`)
+    assert.equal(response.headers.get('X-Content-Type-Options'), 'nosniff', url)
   }
   for (const file of fetched) assert.ok(file.startsWith(rendererDir + path.sep), `asked for ${file}`)
   const post = await handler(new Request('hearsay-app://renderer/index.html', { method: 'POST', body: 'x' }))

@@ -5,7 +5,8 @@ import { APP_HOST, CONTENT_SECURITY_POLICY } from './security.ts'
 /** Fetches a `file:` URL (Electron's `net.fetch`, which also reads inside asar archives). */
 export type FetchFile = (fileUrl: string) => Promise<Response>
 
-const notFound = () => new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain' } })
+const notFound = () =>
+  new Response('not found', { status: 404, headers: { 'Content-Type': 'text/plain', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' } })
 
 /**
  * The `hearsay-app:` protocol: serves the built renderer from `rendererDir` and nothing else.
