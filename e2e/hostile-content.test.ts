@@ -6,19 +6,17 @@ import { connectLocal } from '@hearsay/network'
 import { launchBrowser, openPage } from './helpers/browser.ts'
 import { startPeer } from './helpers/peer.ts'
 import { follow, goTo, onboard, profileHash, waitForHomePost } from './helpers/app.ts'
+import { FOREIGN, xssCorpus, xssPostText } from './helpers/xss-corpus.ts'
 
-const FOREIGN = 'http://198.51.100.7' // TEST-NET-2: nothing should ever try to reach it
-
-const hostilePosts = [
-  'HOSTILE-1 <script>window.__pwned = 1; alert(1)</script>',
-  `HOSTILE-2 [click me](javascript:window.__pwned=2) [data](data:text/html,<script>alert(2)</script>) <a href="javascript:alert(3)">raw link</a> [vb](vbscript:msgbox(1))`,
-  'HOSTILE-3 <img src=x onerror="window.__pwned=3;alert(3)"> <div onmouseover="alert(4)" style="position:fixed;inset:0;z-index:9999;background:red">cover</div>',
-  `HOSTILE-4 ![tracker](${FOREIGN}/pixel.png) ![tracker2](https://evil.example/x.png) ![proto](//evil.example/y.png) ![data](data:image/png;base64,iVBORw0KGgo=)`,
-  `HOSTILE-5 <style>body { display: none }</style><link rel="stylesheet" href="${FOREIGN}/x.css"><iframe src="${FOREIGN}/"></iframe>`,
-  `HOSTILE-6 <svg onload="alert(5)"></svg><meta http-equiv="refresh" content="0;url=${FOREIGN}/"> <object data="${FOREIGN}/x.swf"></object>`,
-  `HOSTILE-7 [tag](#x" onclick="alert(6)) [[nested](${FOREIGN})](javascript:alert(7)) <form action="${FOREIGN}"><button>go</button></form>`,
-  `HOSTILE-8 ${'W'.repeat(7000)}`,
+// A cross-section of the shared corpus (the web stress suite publishes all of it, on every page).
+const kinds = [
+  'script tag', 'img onerror', 'svg onload', 'div cover', 'style hides page', 'link stylesheet', 'iframe foreign', 'meta refresh foreign',
+  'embed', 'form foreign', 'link javascript:', 'link data: html', 'link vbscript:', 'link attribute injection', 'image foreign http',
+  'image foreign https', 'image protocol-relative', 'image data: image', 'nested link', 'named entities', 'very long',
 ]
+const hostile = kinds.map((kind) => xssCorpus.find((payload) => payload.kind === kind)!)
+const hostilePosts = hostile.map(xssPostText)
+const payload = (kind: string) => hostile[kinds.indexOf(kind)]!
 const hostileName = '<img src=x onerror="alert(9)">Mallory'
 
 test('hostile posts from another peer render inert', async (t) => {
@@ -35,22 +33,23 @@ test('hostile posts from another peer render inert', async (t) => {
   await onboard(page, 'Viewer')
   await follow(page, mallory.id)
   await goTo(page, '#/')
-  for (const text of hostilePosts) await waitForHomePost(page, text.slice(0, 'HOSTILE-n'.length))
+  for (const { marker } of hostile) await waitForHomePost(page, marker)
   await watched.screenshot('home')
 
   // Shown, as text.
-  await page.getByText('<script>window.__pwned = 1; alert(1)</script>').waitFor()
-  await page.getByText('<style>body { display: none }</style>', { exact: false }).waitFor()
+  for (const { marker, shows } of hostile) {
+    for (const text of shows) await page.getByRole('article').filter({ hasText: marker }).getByText(text, { exact: false }).first().waitFor()
+  }
   await page.getByRole('navigation', { name: 'Main' }).waitFor()
 
   // Poke at everything that looks interactive inside the posts.
-  await page.locator('.inert-link', { hasText: 'click me' }).click()
+  await page.locator('.inert-link', { hasText: payload('link javascript:').shows[0]! }).click()
   await page.locator('.markdown').first().hover()
 
   const report = (await page.evaluate(`(() => {
     const inPosts = (selector) => [...document.querySelectorAll('.markdown')].flatMap((post) => [...post.querySelectorAll(selector)])
     return {
-      pwned: window.__pwned ?? null,
+      pwned: window.xssCanary ?? null,
       forbidden: inPosts('script, iframe, style, link, meta, object, embed, svg, form, div, input, button').map((e) => e.outerHTML.slice(0, 80)),
       hrefs: inPosts('a').map((a) => a.getAttribute('href')),
       images: [...document.images].map((img) => img.src),
