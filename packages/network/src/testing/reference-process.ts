@@ -33,12 +33,16 @@ export function runReferenceScript(t: Teardown, name: string, script: string, ar
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)))
   let exitCode: number | null | undefined
-  const exited = new Promise<void>((resolve) => child.once('exit', (code) => {
+  let stopping = false
+  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     exitCode = code
+    // A reference peer dying mid-test shows up as a stalled or refused connection: say why.
+    if (!stopping) process.stderr.write(`${name} exited during the test (${code ?? signal}):\n${stderr}\n`)
     resolve()
     for (const wake of [...waiters]) wake()
   }))
   defer(t, async () => {
+    stopping = true
     child.kill('SIGTERM')
     await exited
   })

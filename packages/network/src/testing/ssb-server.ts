@@ -21,6 +21,13 @@ const port = Number(portText)
 // Every plugin is resolved from ssb-server's own dependencies, so the versions are its own.
 const fromHere = createRequire(import.meta.url)
 const fromServer = createRequire(fromHere.resolve('ssb-server'))
+// ssb-invite's accept adds the pub to ssb-gossip by multiserver address, an entry with no
+// `host`; once that pub is connected, ssb-gossip's scheduler asks `ip.isPrivate(undefined)`,
+// which ip 1.1.8 (ssb-server@16's day) answered false and ip 1.1.9 (what npm installs now)
+// throws on, killing the server at a random tick. Answer as ssb-server was released against.
+const ip = createRequire(fromServer.resolve('ssb-gossip'))('ip') as { isPrivate(addr: unknown): boolean }
+const isPrivate = ip.isPrivate.bind(ip)
+ip.isPrivate = (addr) => typeof addr === 'string' && isPrivate(addr)
 const ssbKeys = fromServer('ssb-keys')
 const keys = ssbKeys.loadOrCreateSync(path.join(dir, 'secret'))
 
