@@ -106,6 +106,34 @@ test('a megabytes-long box string from a hostile peer is refused as too large, n
   assert.throws(() => verifyMessage(hostile), { code: 'EMSG_TOO_LARGE' })
 })
 
+test('content nested deeper than JSON.stringify can recurse is refused as too large, not a stack overflow', () => {
+  // Found by the fuzz suite: JSON.parse reads [[[…]]] of any depth from a peer's frame.
+  const [message] = chain([{ type: 'post', text: 'x' }])
+  const hostile = JSON.parse(`{"type":"post","nested":${'['.repeat(100_000)}${']'.repeat(100_000)}}`) as Content
+  assert.throws(() => verifyMessage({ ...message!.value, content: hostile }), { name: 'MessageError', code: 'EMSG_TOO_LARGE' })
+})
+
+test('content is refused as too large before encoding only when its encoding could not fit', () => {
+  const [message] = chain([{ type: 'post', text: 'x' }])
+  const nested = (depth: number): unknown => (depth === 0 ? 0 : [nested(depth - 1)])
+  const shapes = [
+    ...Array.from({ length: 160 }, (_, depth) => ({ type: 'post', x: nested(depth) })),
+    ...[1000, 4000, 8000, 8200, 9000].map((length) => ({ type: 'post', x: new Array(length).fill(0) })),
+  ]
+  for (const content of shapes) {
+    const value = { ...message!.value, content }
+    // Unsigned for this content, so anything that fits must get as far as the signature check.
+    let code: string | undefined
+    try {
+      verifyMessage(value)
+    } catch (err) {
+      code = (err as MessageError).code
+    }
+    const fits = encodeValue(value).length <= MAX_MESSAGE_LENGTH
+    assert.equal(code, fits ? 'EMSG_SIGNATURE' : 'EMSG_TOO_LARGE', `content of ${encodeValue(value).length} units`)
+  }
+})
+
 test('HMAC-signed messages (private networks) agree with ssb-validate', () => {
   const hmacKey = Buffer.alloc(32, 3).toString('base64')
   const ours = chain(awkwardContents.slice(0, 4), hmacKey)

@@ -181,6 +181,37 @@ function authorKey(author: unknown): Buffer {
   return key
 }
 
+// Each nesting level indents its lines two more spaces, so content nested this deep has over
+// 2·(1 + 2 + … + 127) > 8192 units of indentation alone.
+const MAX_NESTING = 128
+
+/**
+ * Whether `content` could encode within the limit, judged without encoding it: every value
+ * takes at least one unit, and nesting deeper than MAX_NESTING cannot fit. JSON.parse reads
+ * a peer's nesting of any depth, and pretty-printing costs the square of the depth (or
+ * overflows the stack), so hostile content is measured this way before it is encoded.
+ */
+function fitsInMessage(content: object): boolean {
+  valuesLeft = MAX_MESSAGE_LENGTH
+  return fits(content, 0)
+}
+
+// fitsInMessage's budget, shared like the scratch buffers (every use is synchronous): a closure
+// per message cost more than the walk itself (~0.15 µs on a typical post).
+let valuesLeft = 0
+
+function fits(value: unknown, depth: number): boolean {
+  if (--valuesLeft < 0 || depth > MAX_NESTING) return false
+  if (value === null || typeof value !== 'object') return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!fits(value[i], depth + 1)) return false
+    return true
+  }
+  // for…in is own keys on parsed JSON; it is also far cheaper than Object.keys here.
+  for (const key in value) if (!fits((value as Record<string, unknown>)[key], depth + 1)) return false
+  return true
+}
+
 const authOut = Buffer.allocUnsafe(32)
 // The signature's bytes, decoded from its text. Like scratchUtf8, shared: every use is synchronous.
 const signatureBytes = Buffer.alloc(64)
@@ -218,6 +249,9 @@ export function verifyMessage(value: unknown, hmacKey?: HmacKey): ValidMessage {
   const signatureText = msg.signature
   if (!isSignatureText(signatureText)) fail('EMSG_SIGNATURE_FORMAT', `signature must be canonical base64 of 64 bytes ending in '.sig.ed25519', not ${show(signatureText)}`)
 
+  if (typeof msg.content === 'object' && !fitsInMessage(msg.content)) {
+    fail('EMSG_TOO_LARGE', `the content holds more values, or nests deeper, than a message of at most ${MAX_MESSAGE_LENGTH} units can`)
+  }
   const encoded = encodeValue(msg)
   if (encoded.length > MAX_MESSAGE_LENGTH) {
     fail('EMSG_TOO_LARGE', `the encoded message is ${encoded.length} UTF-16 units long; the limit is ${MAX_MESSAGE_LENGTH}`)
