@@ -47,13 +47,23 @@ function withoutStacks(read: Source<unknown>): Source<unknown> {
 
 function decode(read: Source<Buffer>, maxFrame: number, onViolation: (reason: string) => void): Source<Frame | string> {
   const reader = createReader()
-  reader(read)
+  // pull-reader 1.3.1 can answer a read with a clean end though the source ended partway
+  // through it (its `state.length` goes stale once a read takes every buffered byte), so
+  // whether a hangup fell inside a frame is counted here.
+  let received = 0
+  let consumed = 0
+  reader((abort, cb) => read(abort, (end, data) => {
+    if (!end && data) received += data.length
+    cb(end, data)
+  }))
+  const cutShort = () => new Error(`the stream ended inside a muxrpc frame (${received - consumed} bytes of it arrived)`)
   let ended: End = null
   return function decodeFrame(abort, cb) {
     if (ended) return cb(ended)
     if (abort) return reader.abort(abort, cb)
     reader.read(9, (err, head) => {
-      if (err) return cb(err)
+      if (err) return cb(err === true && received > consumed ? cutShort() : err)
+      consumed += 9
       const frame = psc.decodeHead(head!)
       if (frame.length === 0) {
         ended = true
@@ -70,7 +80,8 @@ function decode(read: Source<Buffer>, maxFrame: number, onViolation: (reason: st
         return
       }
       reader.read(frame.length, (err2, body) => {
-        if (err2) return cb(err2)
+        if (err2) return cb(err2 === true ? cutShort() : err2)
+        consumed += frame.length
         try {
           psc.decodeBody(body!, frame)
         } catch (e) {
