@@ -50,6 +50,7 @@ test('invite codes parse in ssb-invite\'s legacy and multiserver forms; malforme
     `pub.example.org:8008:${KEY}~${Buffer.alloc(16).toString('base64')}`, // short seed
     `pub.example.org:8008:${KEY}~${SEED.slice(0, -2)}Z=`, // not canonical base64
     `pub example:8008:${KEY}~${SEED}`, // space in host
+    `;pub.example.org:8008:${KEY}~${SEED}`, // ';' separates addresses: the pub's would not dial (found by the fuzz suite)
     `${'a'.repeat(2000)}:8008:${KEY}~${SEED}`, // overlong
   ]
   for (const code of malformed) assert.throws(() => parseInviteCode(code), assertInviteError('EINVITE_MALFORMED'), JSON.stringify(code)?.slice(0, 60))

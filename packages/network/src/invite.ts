@@ -50,8 +50,9 @@ export interface InviteRecord {
   createdAt: number
 }
 
-const LEGACY_INVITE = /^([^\s:~]+):(\d{1,5}):(@[A-Za-z0-9+/]{43}=\.ed25519)~([A-Za-z0-9+/]{43}=)$/
-const MULTISERVER_INVITE = /^net:([^\s:~]+):(\d{1,5})~shs:([A-Za-z0-9+/]{43}=):([A-Za-z0-9+/]{43}=)$/
+// A host never holds ';', which separates multiserver addresses: the pub's address must dial.
+const LEGACY_INVITE = /^([^\s:~;]+):(\d{1,5}):(@[A-Za-z0-9+/]{43}=\.ed25519)~([A-Za-z0-9+/]{43}=)$/
+const MULTISERVER_INVITE = /^net:([^\s:~;]+):(\d{1,5})~shs:([A-Za-z0-9+/]{43}=):([A-Za-z0-9+/]{43}=)$/
 /** The longest code looked at: a real one is under 150 characters. */
 const MAX_CODE_LENGTH = 1_000
 /** Most uses one code may be given (ssb-invite has no bound; a pub operator's typo should not be forever). */
