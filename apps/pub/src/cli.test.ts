@@ -212,6 +212,10 @@ describe('hearsay', { concurrency: 2 }, () => {
       [1, ['status'], /no peer is running on .* start one with `hearsay start`/],
       [1, ['connect', `net:127.0.0.1:8008~shs:${id.slice(1, -8)}`], /no peer is running on/],
       [2, ['latestSequence', id], /unknown command "latestSequence" .*no peer is running on .* `hearsay start`/],
+      // Found by the fuzz suite: minimist threw a TypeError on these, and read --data.x as an object.
+      [2, ['latestSequence', '--constructor'], /--constructor is not an option any method takes/],
+      [2, ['latestSequence', '--data.x=1'], /--data takes a directory/],
+      [2, ['latestSequence', '--limit=1', '--limit.x=2'], /cannot be read together/],
     ])
     assert.equal((await ok(dataDir, 'log')).split('\n').length, 2, 'still exactly one message')
   })

@@ -14,10 +14,25 @@ type Manifest = LocalClient['manifest']
 
 /** The arguments of a method call: positionals, then the flags as one options object. */
 export function methodArguments(argv: readonly string[]): { args: unknown[]; data: string | undefined } {
-  // Positionals stay strings here, to be read as JSON below like the flags' values.
-  const parsed = minimist([...argv], { string: ['_', 'data'] })
+  // minimist looks flag names up in plain objects: one named like an Object.prototype member
+  // (--constructor, --toString) makes it throw a TypeError instead of reading it.
+  for (const arg of argv) {
+    if (arg === '--') break
+    const name = /^--(?:no-)?([^=.]*)/.exec(arg)?.[1]
+    if (name !== undefined && name in Object.prototype) throw usageError(`${arg.split('=')[0]} is not an option any method takes`)
+  }
+  let parsed: minimist.ParsedArgs
+  try {
+    // Positionals stay strings here, to be read as JSON below like the flags' values.
+    parsed = minimist([...argv], { string: ['_', 'data'] })
+  } catch (err) {
+    // minimist throws a TypeError when a dotted flag reaches into a plain value (`--a=1 --a.b=2`).
+    throw usageError(`these options cannot be read together: ${argv.filter((arg) => arg.startsWith('--')).join(' ')} (${(err as Error).message})`)
+  }
   const { _: positionals, data, ...flags } = parsed
   if (Array.isArray(data)) throw usageError('--data was given more than once')
+  // `--data.x=…` would make it an object, and the data directory "[object Object]".
+  if (data !== undefined && typeof data !== 'string') throw usageError('--data takes a directory: --data DIR')
   const args: unknown[] = positionals.map(jsonOrString)
   const options = Object.fromEntries(Object.entries(flags).map(([name, value]) => [name, reviveFlag(value)]))
   if (Object.keys(options).length > 0) args.push(options)
