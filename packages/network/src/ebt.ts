@@ -385,7 +385,11 @@ export class EbtReplication implements ReplicationStrategy {
     }
     const cached = this.readAhead.get(feed)
     if (cached && sequence >= cached.from && sequence < cached.from + cached.values.length) {
-      cb(null, cached.values[sequence - cached.from])
+      // Never answered synchronously: EBT asks for the next message from inside this callback,
+      // so answers from memory would nest a call deeper per message, across every feed read
+      // ahead, until the stack overflows (a peer resuming where read-ahead is cached did that).
+      const value = cached.values[sequence - cached.from]
+      queueMicrotask(() => cb(null, value))
       return
     }
     // Reads wait their turn: EBT asks for the next message of every feed a peer wants at once.
