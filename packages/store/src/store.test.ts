@@ -119,6 +119,20 @@ test('a signed successor naming a different previous reveals a fork too', async 
   assert.deepEqual({ ...result.forked, detectedAt: 0 }, { sequence: 3, kept: chain[2]!.key, conflicting: other3!.key, detectedAt: 0 })
 })
 
+test('a next message with a malformed previous is rejected, not thrown, and the feed is not forked', async (t) => {
+  // Found by the fuzz suite: `previous: false` at the next sequence escaped append as a throw.
+  const store = await openStore({ path: await tempDir(t), create: true })
+  t.after(() => store.close())
+  const chain = signChain(alice, posts(2))
+  await store.append(alice.id, [chain[0]!.value])
+  for (const previous of [false, 'not an id', 42]) {
+    const result = await store.append(alice.id, [{ ...chain[1]!.value, previous }])
+    assert.equal(result.forked, undefined)
+    assert.equal((result.rejected?.error as { code?: string } | undefined)?.code, 'EMSG_PREVIOUS')
+  }
+  assert.equal((await store.append(alice.id, [chain[1]!.value])).accepted.length, 1, 'the real next message still lands')
+})
+
 test('publish signs the next message of your own feed', async (t) => {
   const store = await openStore({ path: await tempDir(t), create: true })
   t.after(() => store.close())

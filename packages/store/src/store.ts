@@ -136,9 +136,22 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await store.load(options.onIndexProgress)
   } catch (err) {
     await db.close()
-    throw err
+    throw diskFullError(err, options.path) ?? err
   }
   return store
+}
+
+/**
+ * A LevelDB failure caused by a full disk, as a StoreError that says so. LevelDB's errors carry
+ * no errno, only the system's words in their message. After one, LevelDB refuses every write
+ * until the database is opened again (a failed compaction sticks), even once space is freed;
+ * what it had written stays intact.
+ */
+function diskFullError(err: unknown, path: string): StoreError | null {
+  const cause = (err as { cause?: { message?: unknown } } | null)?.cause?.message
+  const text = `${err instanceof Error ? err.message : String(err)} ${typeof cause === 'string' ? cause : ''}`
+  if (!/No space left on device|ENOSPC/i.test(text)) return null
+  return new StoreError('ESTORE_DISK_FULL', `the disk holding the store at ${path} is full (no space left on device): free some space, then open the store again; what was stored before is kept`)
 }
 
 /** One feed's part of `appendFeeds`. */
@@ -260,7 +273,7 @@ async function openLevel(path: string, create: boolean): Promise<Db> {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new StoreError('ESTORE_LOCKED', `the store at ${path} is in use by another process`)
     if (cause?.code === 'LEVEL_CORRUPTION') throw new StoreError('ESTORE_CORRUPT', `the store at ${path} is corrupt: ${cause.message}`)
-    throw err
+    throw diskFullError(err, path) ?? err
   }
   return db
 }
@@ -623,11 +636,12 @@ class LevelStore implements Store {
     try {
       await write.batch.write()
     } catch (err) {
+      const failure = diskFullError(err, this.path) ?? err
       this.epoch++
-      this.failure = err
+      this.failure = failure
       this.queued = []
       this.staged.clear()
-      throw err
+      throw failure
     }
     if (this.queued[0]?.write === write) this.queued.shift()
     this.lastOffset = write.offset
@@ -717,8 +731,9 @@ class LevelStore implements Store {
         checkSuccessor(status, valid.value)
       } catch (err) {
         // A correctly signed successor that names a different previous means the author signed
-        // two different messages at our latest sequence: a fork.
-        if (status && err instanceof MessageError && err.code === 'EMSG_PREVIOUS' && sequence === status.sequence + 1) {
+        // two different messages at our latest sequence: a fork. Only checkSuccessor's EMSG_PREVIOUS
+        // says that; verify's (a malformed previous) is a plain rejection.
+        if (valid && status && err instanceof MessageError && err.code === 'EMSG_PREVIOUS' && sequence === status.sequence + 1) {
           const signed = verifyMessage(value, this.hmacKey).value
           result.forked = { sequence: status.sequence, kept: status.id, conflicting: signed.previous!, detectedAt: receivedAt }
           break

@@ -116,7 +116,7 @@ export interface IndexReader {
 export class StoreError extends Error {
   override readonly name = 'StoreError'
   constructor(
-    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED' | 'ESTORE_FORMAT' | 'ESTORE_RECLAIMED',
+    readonly code: 'ESTORE_MISSING' | 'ESTORE_LOCKED' | 'ESTORE_CORRUPT' | 'ESTORE_FORKED' | 'ESTORE_CLOSED' | 'ESTORE_FORMAT' | 'ESTORE_RECLAIMED' | 'ESTORE_DISK_FULL',
     message: string,
   ) {
     super(message)
