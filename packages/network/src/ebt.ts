@@ -36,6 +36,13 @@ const SEND_WINDOW = 2 * 1024 * 1024
 const SEND_POLL_MS = 5
 /** Peers whose last clock is kept for their next connection; the least recently seen go first. */
 const REMEMBERED_CLOCKS = 1000
+/**
+ * Feeds we do not replicate that one peer's notes may tell EBT about in a session. EBT keeps a
+ * note per feed per peer (it is how it knows whom to ask once we want a feed), so without a
+ * bound a peer naming made-up feeds grows our state without end; past this, notes about more
+ * such feeds are dropped (we could not fetch those from this peer until it reconnects).
+ */
+export const UNWANTED_NOTES_PER_PEER = 10_000
 
 // The parts of epidemic-broadcast-trees (untyped CommonJS) this adapter uses.
 type Callback<T> = (err: Error | null, value?: T) => void
@@ -64,6 +71,8 @@ interface PushSource {
 }
 type Clock = Record<string, number>
 interface EbtPeerState {
+  /** What the peer's notes (and its clock saved from before) say it holds, per feed. */
+  clock: Clock | null
   /** Per feed: whether we send it to the peer, and the last sequence sent. */
   replicating: Record<string, { tx: boolean; sent: number | null } | undefined> | null
 }
@@ -92,6 +101,8 @@ interface Session {
   heard: boolean
   /** Set when we ended it (disconnect, replacement, shutdown). */
   stopped: boolean
+  /** Feeds we do not replicate that its notes named, up to UNWANTED_NOTES_PER_PEER. */
+  unwantedNoted: number
   /** True while its socket has a window's worth of our data still to write. */
   readonly sendingPaused: boolean
 }
@@ -131,7 +142,7 @@ export class EbtReplication implements ReplicationStrategy {
   private readsInFlight = 0
   private readonly unsubscribe: () => void
   private requested = new Set<FeedId>()
-  /** Only notes about these feeds reach EBT's state, however many feeds a peer names. */
+  /** What we replicate: notes about other feeds are bounded per peer (UNWANTED_NOTES_PER_PEER). */
   private wanted: ReadonlySet<FeedId> = new Set()
   private wantedVersion = 0
   private pending: PendingAppend[] = []
@@ -167,8 +178,11 @@ export class EbtReplication implements ReplicationStrategy {
       // Null when the session ended before the peer's clock was known: keep the one we had.
       setClock: (remote, clock) => {
         if (!clock) return
+        // Only notes about wanted feeds steer our first notes next time; the peer repeats the rest.
+        const kept: Clock = {}
+        for (const feed in clock) if (this.wanted.has(feed as FeedId)) kept[feed] = clock[feed]!
         this.clocks.delete(remote)
-        this.clocks.set(remote, clock)
+        this.clocks.set(remote, kept)
         if (this.clocks.size > REMEMBERED_CLOCKS) this.clocks.delete(this.clocks.keys().next().value!)
       },
       getAt: (pair, cb) => this.getAt(pair.id, pair.sequence, cb),
@@ -282,7 +296,13 @@ export class EbtReplication implements ReplicationStrategy {
           this.senders.set(data, peer)
           return data
         }
-        const notes = cleanNotes(data, this.wanted)
+        const notes = cleanNotes(data)
+        const known = this.ebt.state.peers[peer.id]?.clock ?? {}
+        for (const feed in notes) {
+          if (this.wanted.has(feed as FeedId) || feed in known) continue
+          if (session.unwantedNoted < UNWANTED_NOTES_PER_PEER) session.unwantedNoted++
+          else delete notes[feed]
+        }
         // A note is `sequence << 1 | !receive`, or -1 for a feed the peer does not replicate.
         for (const [feed, note] of Object.entries(notes)) if (note >= 2) this.onClaim(feed as FeedId, Math.floor(note / 2))
         return notes
@@ -302,6 +322,7 @@ export class EbtReplication implements ReplicationStrategy {
       stream,
       heard: false,
       stopped: false,
+      unwantedNoted: 0,
       get sendingPaused() {
         return joined.paused
       },
@@ -549,12 +570,10 @@ function isMessageLike(data: unknown): data is MessageValue {
 
 /**
  * A vector clock as EBT sends it, `{feed: seq << 1 | !receive}` (or such a clock under `clock`),
- * with only the notes about `wanted` feeds. Entries that are not a feed and a note are dropped
- * (some old peers sent such keys, and ssb-ebt drops them too); so are notes about feeds we do
- * not replicate, which EBT would otherwise keep per peer, for any number of made-up ids. Their
- * only use is our -1 reply, which no peer waits for. Anything not an object is a protocol error.
+ * without the entries that are not a feed and a note: some old peers sent such keys, and
+ * ssb-ebt drops them too. Anything not an object is a protocol error.
  */
-function cleanNotes(data: unknown, wanted: ReadonlySet<FeedId>): Clock {
+function cleanNotes(data: unknown): Clock {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`sent ${JSON.stringify(data)?.slice(0, 60)}, neither a message nor a vector clock`)
   }
@@ -562,7 +581,7 @@ function cleanNotes(data: unknown, wanted: ReadonlySet<FeedId>): Clock {
   const notes = nested !== null && typeof nested === 'object' && !Array.isArray(nested) ? nested : data
   const clean: Clock = {}
   for (const [feed, note] of Object.entries(notes)) {
-    if (wanted.has(feed as FeedId) && Number.isInteger(note) && (note as number) >= -1) clean[feed] = note as number
+    if (isFeedId(feed) && Number.isInteger(note) && (note as number) >= -1) clean[feed] = note as number
   }
   return clean
 }
