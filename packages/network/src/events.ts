@@ -9,6 +9,8 @@ export type PeerEvent =
   | { event: 'duplicate'; peer: FeedId; address: string; inbound: boolean }
   | { event: 'connect-failed'; address: string; reason: string }
   | { event: 'handshake-failed'; address: string; reason: string }
+  /** A socket closed on arrival for being over an inbound limit; `refused`: how many so far. */
+  | { event: 'refused'; address: string; reason: string; refused: number }
   /** How we replicate with a peer: EBT, or createHistoryStream when it does not speak EBT (`reason`). */
   | { event: 'replicating'; peer: FeedId; method: 'ebt' | 'createHistoryStream'; reason?: string }
   | { event: 'replicated'; peer: FeedId; feed: FeedId; accepted: number; duplicates: number; sequence: number | null }

@@ -1,6 +1,9 @@
 export { Peer, type PeerOptions, type PeerConnection, type PeerPlugin, type PluginCaller } from './peer.ts'
 export type { PeerEvent } from './events.ts'
-export { Transport, createShs, freePort, DEFAULT_HANDSHAKE_TIMEOUT, type Connection, type TransportOptions, type HandshakeOptions } from './transport.ts'
+export {
+  Transport, createShs, freePort, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_PER_ADDRESS,
+  type Connection, type TransportOptions, type HandshakeOptions, type InboundLimits,
+} from './transport.ts'
 export { parseAddress, parsePeerAddress } from './address.ts'
 export { formatTunnelAddress, parseTunnelAddress, type TunnelAddress } from './tunnel-address.ts'
 export { Tunnels, TUNNEL_MANIFEST } from './tunnel.ts'

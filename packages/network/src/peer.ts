@@ -5,15 +5,16 @@ import type { FeedId, Identity } from '@hearsay/keys'
 import { blocked, hops, isBlocking, type Store } from '@hearsay/store'
 import { asyncMethod, createApi } from './api.ts'
 import { RpcArgumentError } from './streams.ts'
+import { gateServedStreams, outgoingFlow } from './backpressure.ts'
 import { boundedCodec, DEFAULT_MAX_FRAME } from './codec.ts'
 import type { PeerEvent } from './events.ts'
 import { MANIFEST, permissionsFor } from './manifest.ts'
 import { holdable, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
 import { EbtReplication } from './ebt.ts'
 import { StoreNotifier } from './streams.ts'
-import { Transport, type Connection } from './transport.ts'
+import { DEFAULT_MAX_HANDSHAKES, Transport, type Connection, type InboundLimits } from './transport.ts'
 import { listenLocal, type LocalListener } from './local.ts'
-import { ConnectionManager, type ConnectionLimits, type PeerKind, type RememberedPeer } from './connections.ts'
+import { ConnectionManager, DEFAULT_MAX_CONNECTIONS, type ConnectionLimits, type PeerKind, type RememberedPeer } from './connections.ts'
 import { StatusTracker, type PeerStatus } from './status.ts'
 import { createOwnerApi } from './owner-api.ts'
 import { metered, newTraffic, type Traffic } from './traffic.ts'
@@ -50,6 +51,13 @@ export interface PeerOptions {
   room?: boolean
   /** How many peers at once, and how dialing backs off (see ConnectionManager). */
   connections?: ConnectionLimits
+  /**
+   * Bounds on the sockets that dial us, checked before any handshake: per remote address and
+   * handshakes at once (see InboundLimits). Inbound sockets altogether are bounded by
+   * `connections.max` plus `maxHandshakes`: room for every peer, and for handshakes (guests,
+   * a peer replacing a dead connection) that the key checks after the handshake then decide.
+   */
+  inbound?: Omit<InboundLimits, 'maxInbound'>
   handshakeTimeout?: number
   /**
    * A unix socket path for local clients (the CLI while this peer runs): no handshake, every
@@ -190,6 +198,10 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.handshakeTimeout !== undefined ? { handshakeTimeout: options.handshakeTimeout } : {}),
+      inbound: {
+        ...options.inbound,
+        maxInbound: (options.connections?.max ?? DEFAULT_MAX_CONNECTIONS) + (options.inbound?.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES),
+      },
       authorize: (remote) => this.authorize(remote),
     })
     this.notifier = new StoreNotifier(options.store)
@@ -293,6 +305,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
           else this.setup(connection)
         },
         (err, address) => this.report({ event: 'handshake-failed', address, reason: err.message }),
+        (address, reason) => this.report({ event: 'refused', address, reason, refused: this.transport.refused }),
       )
       this.report({ event: 'listening', address })
     }
@@ -516,7 +529,8 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
           ...Object.fromEntries(plugins.map((plugin) => [plugin.name, typeof plugin.handlers === 'function' ? plugin.handlers(caller) : plugin.handlers])),
         }
       : api
-    const rpc = createMuxrpc(local ? MANIFEST : this.peerManifest, manifest, served, permissionsFor(local, this.pluginPeerMethods), codec)
+    const flow = outgoingFlow()
+    const rpc = createMuxrpc(local ? MANIFEST : this.peerManifest, manifest, gateServedStreams(served, manifest, flow), permissionsFor(local, this.pluginPeerMethods), codec)
     let closed = false
     const handle: PeerConnection & ReplicationPeer = {
       id: connection.remote,
@@ -564,7 +578,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     this.connectionManager.opened(handle)
     const reading = holdable(connection.stream.source)
     const wire = { source: reading.source, sink: connection.stream.sink }
-    pull(wire, rpc.stream, wire)
+    pull(wire, { source: flow.wire(rpc.stream.source as Source<Buffer>), sink: rpc.stream.sink }, wire)
     this.report({ event: 'connected', peer: connection.remote, address: connection.address, inbound: connection.inbound, local })
     if (!local && !rpc.closed) for (const plugin of plugins) plugin.onPeer?.(handle, caller)
     if (!local && !rpc.closed) {

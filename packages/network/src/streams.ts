@@ -5,6 +5,13 @@ import { batchedSource, collect } from './pull.ts'
 
 /** Messages read from the store per batch of a stream. */
 const CHUNK = 100
+/**
+ * A history stream's first batch, doubled per batch up to CHUNK. A peer opens one stream per feed
+ * it replicates, hundreds at once, and each holds the batch it read until the peer takes it (see
+ * backpressure.ts): small first batches keep what a peer that stops reading costs to a few kB per
+ * stream, where a whole CHUNK per stream can be the whole log.
+ */
+const FIRST_HISTORY_CHUNK = 8
 
 interface Waiter {
   resolve(woken: boolean): void
@@ -148,6 +155,7 @@ export function formatMessage(message: IndexedMessage, keys: boolean, values: bo
 export function historyStream(store: Store, notifier: StoreNotifier, options: HistoryStreamOptions, gate?: () => Promise<boolean>): Source<unknown> {
   let next = options.old ? Math.max(options.seq, 1) : -1
   let remaining = options.limit
+  let chunk = FIRST_HISTORY_CHUNK
   let wait: Wait | null = null
   let cancelled = false
   return batchedSource(
@@ -161,8 +169,9 @@ export function historyStream(store: Store, notifier: StoreNotifier, options: Hi
       if (next < 0) next = ((await store.feedStatus(options.id))?.sequence ?? 0) + 1
       for (;;) {
         wait = options.live ? notifier.arm(options.id) : null
-        const found = await collect(store.readFeed(options.id, { gt: next - 1, limit: Math.min(CHUNK, remaining) }))
+        const found = await collect(store.readFeed(options.id, { gt: next - 1, limit: Math.min(chunk, remaining) }))
         if (found.length > 0) {
+          chunk = Math.min(CHUNK, chunk * 2)
           wait?.cancel()
           next = found[found.length - 1]!.value.sequence + 1
           remaining -= found.length

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { generateIdentity, type FeedId, type Identity } from '@hearsay/keys'
 import type { ClientApiSpec, Handlers } from '@hearsay/client-api'
 import { DEFAULT_KEEP_NEWER_THAN, openBlobStore, type BlobStore } from '@hearsay/blobs'
-import { DEFAULT_MAX_CONNECTIONS, Peer, announcePub, isPublicHost, type PeerEvent } from '@hearsay/network'
+import { DEFAULT_MAX_CONNECTIONS, Peer, announcePub, isPublicHost, type PeerEvent, type PeerOptions } from '@hearsay/network'
 import type { Store } from '@hearsay/store'
 import { blobsPath, openDataDirStore, prepareDataDir, replaceSecret } from './data-dir.ts'
 import { createHandlers, type Session } from './handlers.ts'
@@ -30,6 +30,8 @@ export interface AppOptions {
   external?: string
   /** Most peers connected at once (default DEFAULT_MAX_CONNECTIONS). */
   maxConnections?: number
+  /** Bounds on the sockets that dial us, checked before the handshake (see Peer's `inbound`). */
+  inbound?: PeerOptions['inbound']
   /**
    * Run as a pub: announce our public address (`external`, else the listening host, which must
    * then be public) with a `pub` message, once per address.
@@ -135,6 +137,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         ...(options.caps !== undefined ? { caps: options.caps } : {}),
         ...(options.external !== undefined ? { external: options.external } : {}),
         ...(options.maxConnections !== undefined ? { connections: { max: options.maxConnections } } : {}),
+        ...(options.inbound !== undefined ? { inbound: options.inbound } : {}),
         peers: options.peers ?? [],
         rooms: options.rooms ?? [],
         ...(options.room ? { room: true } : {}),

@@ -8,7 +8,7 @@ export const DEFAULT_PORT = 8008
 export const start = defineCommand({
   name: 'start',
   summary: 'run the peer: listen, connect and replicate until stopped',
-  usage: 'start [--host HOST] [--port PORT] [--peers ADDRS] [--replicate IDS] [--hops N] [--caps KEY] [--max-connections N] [--pub [--room]] [--external HOST] [--rooms ADDRS] [--no-lan] [--web [WEBPORT]] [--data DIR]',
+  usage: 'start [--host HOST] [--port PORT] [--peers ADDRS] [--replicate IDS] [--hops N] [--caps KEY] [--max-connections N] [--max-per-address N] [--max-handshakes N] [--pub [--room]] [--external HOST] [--rooms ADDRS] [--no-lan] [--web [WEBPORT]] [--data DIR]',
   maxPositionals: 1,
   description: `
 Runs this data directory's peer in the foreground; on first use (no data directory,
@@ -25,6 +25,10 @@ peers it hears of, as kind lan; --no-lan turns that off.
 With --rooms it stays in those rooms (an ssb-room server, or a pub started with
 --pub --room) and meets there, through end-to-end encrypted tunnels, the peers whose
 feeds it replicates, even when neither can dial the other; they show as kind room.
+
+Sockets that dial it are bounded before any handshake: --max-per-address from one
+IP address, --max-handshakes handshaking at once, and --max-connections plus
+--max-handshakes in all; one over a bound is closed at once and logged as refused.
 
 Local clients (the owner's other tools) connect without a handshake on the unix
 socket DIR/socket, which only the owner can open, and get every method.
@@ -45,6 +49,8 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
     hops: { type: 'string', value: 'N', description: 'follow-graph distance to replicate (default 2)' },
     caps: { type: 'string', value: 'KEY', description: 'secret-handshake caps key of a private network (base64; default: the main network)' },
     'max-connections': { type: 'string', value: 'N', description: 'most peers connected at once (default 8)' },
+    'max-per-address': { type: 'string', value: 'N', description: 'most sockets open at once from one IP address (default 8)' },
+    'max-handshakes': { type: 'string', value: 'N', description: 'most handshakes in progress at once (default 16)' },
     external: { type: 'string', value: 'HOST', description: 'the public host name others reach this peer by: what invite codes and the pub announcement carry' },
     pub: { type: 'boolean', description: 'run as a pub: announce the public address (--external, or a public --host) with a `pub` message, once per address' },
     room: { type: 'boolean', description: 'with --pub, also act as a room (ssb-room\'s tunnel protocol, open to everyone connected): peers behind NAT meet each other through it' },
@@ -60,6 +66,8 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
     const webPort = values.web ? (positionals[0] === undefined ? 0 : integer('--web', positionals[0], 0, 65535)) : null
     const hops = values.hops === undefined ? undefined : integer('--hops', values.hops, 0, 10)
     const maxConnections = values['max-connections'] === undefined ? undefined : integer('--max-connections', values['max-connections'], 1, 1000)
+    const maxPerAddress = values['max-per-address'] === undefined ? undefined : integer('--max-per-address', values['max-per-address'], 1, 10_000)
+    const maxHandshakes = values['max-handshakes'] === undefined ? undefined : integer('--max-handshakes', values['max-handshakes'], 1, 10_000)
     const external = values.external
     if (external !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(external)) {
       throw usageError(`--external must be a host name or IPv4 address, not ${JSON.stringify(external)}`)
@@ -114,6 +122,9 @@ the protocol). SIGINT or SIGTERM stops it cleanly.`,
       ...(hops !== undefined ? { hops } : {}),
       ...(values.caps !== undefined ? { caps: values.caps } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(maxPerAddress !== undefined || maxHandshakes !== undefined
+        ? { inbound: { ...(maxPerAddress !== undefined ? { maxPerAddress } : {}), ...(maxHandshakes !== undefined ? { maxHandshakes } : {}) } }
+        : {}),
       ...(external !== undefined ? { external } : {}),
       ...(values.pub ? { pub: true } : {}),
       ...(values.room ? { room: true } : {}),
