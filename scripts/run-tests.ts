@@ -1,11 +1,11 @@
-// Runs every *.test.ts under packages/, apps/ and e2e/ with node's own test runner.
+// Runs every *.test.ts under packages/, apps/, e2e/ and stress/ with node's own test runner.
 // Node 20's `--test` does not expand globs, so the files are collected here.
 // `npm test -- packages/keys` narrows the run to paths containing any of the arguments.
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 
-const roots = ['packages', 'apps', 'e2e']
+const roots = ['packages', 'apps', 'e2e', 'stress']
 const filters = process.argv.slice(2)
 
 function collect(dir: string, found: string[]): string[] {
