@@ -20,6 +20,8 @@ const READ_AHEAD = 100
 const READ_AHEAD_FEEDS = 64
 /** Store reads for sending at once. */
 const READS_IN_FLIGHT = 4
+/** Reads answered from memory per turn of the event loop before the rest wait for the next. */
+const CACHED_ANSWERS_PER_TURN = 256
 /** Messages handed to the store at most per round of appends. */
 const APPEND_ROUND = 2000
 /** Received messages waiting for the store beyond which we stop reading from EBT peers' sockets. */
@@ -140,6 +142,8 @@ export class EbtReplication implements ReplicationStrategy {
   private heldReads: Array<{ feed: FeedId; sequence: number; cb: Callback<MessageValue> }> = []
   private queuedReads: Array<{ feed: FeedId; sequence: number; cb: Callback<MessageValue> }> = []
   private readsInFlight = 0
+  /** Reads answered from read-ahead since the event loop last turned (see getAt). */
+  private answeredThisTurn = 0
   private readonly unsubscribe: () => void
   private requested = new Set<FeedId>()
   /** What we replicate: notes about other feeds are bounded per peer (UNWANTED_NOTES_PER_PEER). */
@@ -409,8 +413,14 @@ export class EbtReplication implements ReplicationStrategy {
       // Never answered synchronously: EBT asks for the next message from inside this callback,
       // so answers from memory would nest a call deeper per message, across every feed read
       // ahead, until the stack overflows (a peer resuming where read-ahead is cached did that).
+      // Microtasks run before any I/O, so past a budget per turn of the event loop the answer
+      // waits for the next turn: otherwise a chain of cached answers to many peers could keep
+      // every socket (the owner's calls, other peers) waiting for seconds.
       const value = cached.values[sequence - cached.from]
-      queueMicrotask(() => cb(null, value))
+      if (this.answeredThisTurn < CACHED_ANSWERS_PER_TURN) {
+        if (this.answeredThisTurn++ === 0) setImmediate(() => (this.answeredThisTurn = 0))
+        queueMicrotask(() => cb(null, value))
+      } else setImmediate(() => cb(null, value))
       return
     }
     // Reads wait their turn: EBT asks for the next message of every feed a peer wants at once.

@@ -9,6 +9,7 @@ import { gateServedStreams, outgoingFlow } from './backpressure.ts'
 import { boundedCodec, DEFAULT_MAX_FRAME } from './codec.ts'
 import type { PeerEvent } from './events.ts'
 import { MANIFEST, permissionsFor } from './manifest.ts'
+import { coalesce } from './pull.ts'
 import { holdable, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
 import { EbtReplication } from './ebt.ts'
 import { StoreNotifier } from './streams.ts'
@@ -578,7 +579,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     this.connectionManager.opened(handle)
     const reading = holdable(connection.stream.source)
     const wire = { source: reading.source, sink: connection.stream.sink }
-    pull(wire, { source: flow.wire(rpc.stream.source as Source<Buffer>), sink: rpc.stream.sink }, wire)
+    pull(wire, { source: coalesce(flow.wire(rpc.stream.source as Source<Buffer>), 64 * 1024, { gather: true }), sink: rpc.stream.sink }, wire)
     this.report({ event: 'connected', peer: connection.remote, address: connection.address, inbound: connection.inbound, local })
     if (!local && !rpc.closed) for (const plugin of plugins) plugin.onPeer?.(handle, caller)
     if (!local && !rpc.closed) {

@@ -234,12 +234,13 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
  * body (and frames produced together) into one write, so Nagle's algorithm never holds a
  * message's second half back waiting for the peer's delayed ACK (a 40 ms stall per message).
  */
-export function coalesce(read: Source<Buffer>, maxChunk = 64 * 1024): Source<Buffer> {
+export function coalesce(read: Source<Buffer>, maxChunk = 64 * 1024, { gather = false } = {}): Source<Buffer> {
   let buffered: Buffer[] = []
   let bytes = 0
   let end: End = null
   let outstanding = false
   let downstream: SourceCallback<Buffer> | null = null
+  let flush: NodeJS.Immediate | null = null
 
   /** Reads ahead only for a waiting reader, and only what is ready (up to `maxChunk`). */
   function pump(): void {
@@ -255,7 +256,12 @@ export function coalesce(read: Source<Buffer>, maxChunk = 64 * 1024): Source<Buf
         }
         if (!sync) {
           pump()
-          deliver()
+          if (gather && end === null && bytes < maxChunk) {
+            flush ??= setImmediate(() => {
+              flush = null
+              deliver()
+            })
+          } else deliver()
         }
       })
       sync = false
