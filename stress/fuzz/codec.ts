@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import pull, { type End, type Source } from 'pull-stream'
 import psc, { type Frame } from 'packet-stream-codec'
 import { boundedCodec } from '@hearsay/network'
-import { Tally, Violation, checkProperty, describeThrown, violation, type FuzzTarget } from './property.ts'
+import { Tally, Violation, checkProperty, describeThrown, split, violation, type FuzzTarget } from './property.ts'
 
 const HEADER_BYTES = 9
 
@@ -114,18 +114,6 @@ function encodeFrames(frames: readonly (OutgoingFrame | 'GOODBYE')[]): Promise<B
   })
 }
 
-/** Cuts `bytes` at the given fractions of its length (any boundary, empty chunks included). */
-function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = cuts.map((cut) => Math.floor(cut * (bytes.length + 1))).sort((a, b) => a - b)
-  const chunks: Buffer[] = []
-  let from = 0
-  for (const point of points) {
-    chunks.push(bytes.subarray(from, point))
-    from = point
-  }
-  chunks.push(bytes.subarray(from))
-  return chunks
-}
 
 type Damage = { kind: 'none' } | { kind: 'flip'; at: number; bit: number } | { kind: 'cut'; keep: number } | { kind: 'insert'; at: number; bytes: Uint8Array }
 

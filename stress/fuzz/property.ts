@@ -85,3 +85,16 @@ export function seededBytes(seed: number, length: number, salt = 0): Buffer {
   const rng = fc.sample(fc.uint8Array({ minLength: length, maxLength: length }), { seed: seed * 31 + salt, numRuns: 1 })[0]!
   return Buffer.from(rng)
 }
+
+/** Cuts `bytes` at the given fractions of its length (any boundary, empty chunks included). */
+export function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+  const points = cuts.map((cut) => Math.floor(cut * (bytes.length + 1))).sort((a, b) => a - b)
+  const chunks: Buffer[] = []
+  let from = 0
+  for (const point of points) {
+    chunks.push(bytes.subarray(from, point))
+    from = point
+  }
+  chunks.push(bytes.subarray(from))
+  return chunks
+}
