@@ -1,7 +1,7 @@
 import { isFeedId, type FeedId } from '@hearsay/keys'
 import type { LocalState } from '@hearsay/store'
 import { parsePeerAddress } from './address.ts'
-import type { PeerEvent } from './events.ts'
+import { messageOf, type PeerEvent } from './events.ts'
 
 /** How we came to know a peer (ssb-conn's `type`). */
 export type PeerKind = 'manual' | 'pub' | 'lan' | 'room'
@@ -284,7 +284,7 @@ export class ConnectionManager<C extends ManagedConnection> {
       },
       (err: unknown) => {
         this.dialing.delete(key)
-        if (!this.stopped) this.options.report({ event: 'connect-failed', address, reason: err instanceof Error ? err.message : String(err) })
+        if (!this.stopped) this.options.report({ event: 'connect-failed', address, reason: messageOf(err) })
         this.dialed(address, false)
         throw err
       },
@@ -373,7 +373,7 @@ export class ConnectionManager<C extends ManagedConnection> {
   private enqueue(write: () => Promise<void>): Promise<void> {
     const run = this.writes.then(write)
     this.writes = run.catch((err: unknown) => {
-      this.options.report({ event: 'error', reason: `could not save the remembered peers: ${err instanceof Error ? err.message : String(err)}` })
+      this.options.report({ event: 'error', reason: `could not save the remembered peers: ${messageOf(err)}` })
     })
     return run
   }

@@ -4,8 +4,8 @@ import { isFeedId, type FeedId } from '@hearsay/keys'
 import type { MessageValue } from '@hearsay/message'
 import { blockers, isBlocking, StoreError, type IndexedMessage, type Store } from '@hearsay/store'
 import { collect } from './pull.ts'
-import type { PeerEvent } from './events.ts'
-import { HistoryStreamReplication, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
+import { messageOf, type PeerEvent } from './events.ts'
+import { HistoryStreamReplication, replicatedEvent, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
 
 // Epidemic broadcast tree replication (ssb-ebt's `ebt.replicate`, version 3, classic format),
 // driven by the npm epidemic-broadcast-trees state machine that ssb-ebt itself runs on; this
@@ -533,16 +533,8 @@ export class EbtReplication implements ReplicationStrategy {
     }
     const settled = result.rejected?.index ?? result.accepted.length + result.duplicates
     for (const item of group.slice(0, settled)) item.done(null)
-    if (from && (result.accepted.length > 0 || result.duplicates > 0)) {
-      this.emit({
-        event: 'replicated',
-        peer: from.id,
-        feed,
-        accepted: result.accepted.length,
-        duplicates: result.duplicates,
-        sequence: result.accepted.at(-1)?.value.sequence ?? null,
-      })
-    }
+    const replicated = from ? replicatedEvent(from.id, feed, result) : null
+    if (replicated) this.emit(replicated)
     if (result.forked) {
       this.stopFeed(feed)
       if (from) {
@@ -747,8 +739,4 @@ function joinPushStream(stream: EbtStream, handlers: JoinHandlers): { duplex: Du
       return sinkAdapter.paused
     },
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

@@ -21,3 +21,8 @@ export type PeerEvent =
   /** A peer we connected to is a room: we attend it, and meet its attendants through it. */
   | { event: 'room-joined'; room: FeedId; address: string }
   | { event: 'error'; reason: string; peer?: FeedId; feed?: FeedId }
+
+/** The text an event's `reason` gives for a failure, whatever was thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

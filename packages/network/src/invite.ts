@@ -9,6 +9,7 @@ import { decodeCanonicalBase64, formatNetShsAddress, generateIdentity, isFeedId,
 import { isFollowing, type LocalState, type Store } from '@hearsay/store'
 import { asyncMethod } from './api.ts'
 import { boundedCodec } from './codec.ts'
+import { messageOf } from './events.ts'
 import { formatMessage } from './streams.ts'
 import { Transport } from './transport.ts'
 
@@ -300,7 +301,3 @@ async function callUse(transport: Transport, invite: ParsedInvite, feed: FeedId)
 }
 
 const NOT_ACCEPTED = 'the pub does not accept this invite code: it is used up, or the pub never made it'
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}

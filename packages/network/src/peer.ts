@@ -7,7 +7,7 @@ import { asyncMethod, createApi } from './api.ts'
 import { RpcArgumentError } from './streams.ts'
 import { gateServedStreams, outgoingFlow } from './backpressure.ts'
 import { boundedCodec, DEFAULT_MAX_FRAME } from './codec.ts'
-import type { PeerEvent } from './events.ts'
+import { messageOf, type PeerEvent } from './events.ts'
 import { MANIFEST, permissionsFor } from './manifest.ts'
 import { coalesce } from './pull.ts'
 import { holdable, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
@@ -628,8 +628,4 @@ function inviteOptionsOf(value: unknown): CreateInviteOptions {
   if (note !== undefined && typeof note !== 'string') throw new RpcArgumentError('invite.create: note must be text')
   if (external !== undefined && typeof external !== 'string') throw new RpcArgumentError('invite.create: external must be a host name')
   return { ...(uses !== undefined ? { uses } : {}), ...(note !== undefined ? { note } : {}), ...(external !== undefined ? { external } : {}) }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

@@ -2,7 +2,7 @@ import type { Duplex, End, Source, SourceCallback } from 'pull-stream'
 import type { FeedId } from '@hearsay/keys'
 import { StoreError, type AppendResult, type Store } from '@hearsay/store'
 import { pumpBatches, type Pump } from './pull.ts'
-import type { PeerEvent } from './events.ts'
+import { messageOf, type PeerEvent } from './events.ts'
 
 /** One connected peer as replication sees it. */
 export interface ReplicationPeer {
@@ -187,16 +187,8 @@ export class HistoryStreamReplication implements ReplicationStrategy {
       if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return false
       throw err
     }
-    if (result.accepted.length > 0 || result.duplicates > 0) {
-      this.emit({
-        event: 'replicated',
-        peer: peer.id,
-        feed,
-        accepted: result.accepted.length,
-        duplicates: result.duplicates,
-        sequence: result.accepted.at(-1)?.value.sequence ?? null,
-      })
-    }
+    const replicated = replicatedEvent(peer.id, feed, result)
+    if (replicated) this.emit(replicated)
     if (result.forked) {
       this.emit({ event: 'fork', peer: peer.id, feed, sequence: result.forked.sequence })
       return false
@@ -212,6 +204,15 @@ export class HistoryStreamReplication implements ReplicationStrategy {
   }
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+/** The `replicated` event for what the store said of a batch of `feed` from `peer`; null when it held nothing new nor known. */
+export function replicatedEvent(peer: FeedId, feed: FeedId, result: AppendResult): PeerEvent | null {
+  if (result.accepted.length === 0 && result.duplicates === 0) return null
+  return {
+    event: 'replicated',
+    peer,
+    feed,
+    accepted: result.accepted.length,
+    duplicates: result.duplicates,
+    sequence: result.accepted.at(-1)?.value.sequence ?? null,
+  }
 }
