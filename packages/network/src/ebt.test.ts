@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity, toSignatureString, type FeedId } from '@hearsay/keys'
-import type { Store } from '@hearsay/store'
+import { reclaimFeeds, type Store } from '@hearsay/store'
 import { MANIFEST } from './manifest.ts'
 import { pushable } from './pull.ts'
 import { Transport } from './transport.ts'
@@ -225,6 +225,23 @@ test('a feed followed while connected is fetched at once, though its holder spok
   await alice.store.publish(alice.identity, { type: 'contact', contact: bob.identity.id, following: true })
   await waitForSequence(alice.store, bob.identity.id, 2)
   assert.ok(alice.events.some(byEbt(bob.identity.id)), 'by EBT, on the connection already open')
+})
+
+test('messages of a feed we reclaimed are set aside without blaming the peer that sent them', { timeout: 30_000 }, async (t) => {
+  const carol = generateIdentity()
+  const dave = generateIdentity()
+  // Dave is wanted a moment longer than he is held: unblocked, his reclaimed messages are
+  // released just after a follow may already have asked for them.
+  const us = await startPeer(t, { replicate: { feeds: [carol.id, dave.id], hops: 0 } })
+  const daves = chain(dave, 2, { text: 'dave' })
+  await us.store.append(dave.id, daves.slice(0, 1))
+  await reclaimFeeds(us.store, [dave.id])
+  const sender = await ebtServingPeer(t, carol.id, { [carol.id]: note(2), [dave.id]: note(2) }, [...daves, ...chain(carol, 2, { text: 'carol' })])
+  await us.peer.connect(sender.address)
+  await waitForSequence(us.store, carol.id, 2)
+  assert.equal(await us.store.feedStatus(dave.id), null, 'nothing of dave was stored')
+  assert.deepEqual(us.events.filter((e) => e.event === 'cut-off'), [])
+  assert.ok(us.peer.connections.some((connection) => connection.id === sender.id), 'still connected')
 })
 
 test('holdable: a held read waits until released, and an abort answers it', async () => {

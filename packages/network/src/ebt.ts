@@ -545,9 +545,10 @@ export class EbtReplication implements ReplicationStrategy {
     }
     if (result.rejected) {
       const { error } = result.rejected
-      // Another peer revealed a fork first: this one is not to blame.
+      // Another peer revealed a fork first, or we reclaimed the feed while this peer was
+      // sending it: this one is not to blame.
       if (error instanceof StoreError && error.code === 'ESTORE_FORKED') this.stopFeed(feed)
-      else from?.cutOff(`sent an invalid message of ${feed}: ${error.message}`)
+      else if (!(error instanceof StoreError && error.code === 'ESTORE_RECLAIMED')) from?.cutOff(`sent an invalid message of ${feed}: ${error.message}`)
     }
   }
 

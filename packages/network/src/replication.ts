@@ -195,8 +195,8 @@ export class HistoryStreamReplication implements ReplicationStrategy {
     }
     if (result.rejected) {
       const { error } = result.rejected
-      // Another peer revealed a fork first: this one is not to blame.
-      if (error instanceof StoreError && error.code === 'ESTORE_FORKED') return false
+      // Another peer revealed a fork first, or we reclaimed the feed meanwhile: this one is not to blame.
+      if (error instanceof StoreError && (error.code === 'ESTORE_FORKED' || error.code === 'ESTORE_RECLAIMED')) return false
       peer.cutOff(`sent an invalid message of ${feed}: ${error.message}`)
       return false
     }
