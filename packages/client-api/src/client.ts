@@ -52,17 +52,17 @@ export function createClient<Spec extends ApiSpec>(spec: Spec, transport: Client
     }
   })
 
+  const disconnected = () =>
+    new ApiError({ name: 'Error', code: 'EAPI_DISCONNECTED', message: `lost the connection to the peer: ${closedReason}` })
+
   transport.onClose((reason) => {
     closedReason = reason
-    const error = new ApiError({ name: 'Error', code: 'EAPI_DISCONNECTED', message: `lost the connection to the peer: ${reason}` })
+    const error = disconnected()
     for (const pending of calls.values()) pending.reject(error)
     for (const stream of streams.values()) stream.end(error)
     calls.clear()
     streams.clear()
   })
-
-  const disconnected = () =>
-    new ApiError({ name: 'Error', code: 'EAPI_DISCONNECTED', message: `lost the connection to the peer: ${closedReason}` })
 
   const call = (method: string, args: unknown[]) =>
     new Promise<unknown>((resolve, reject) => {
