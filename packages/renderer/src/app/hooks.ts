@@ -43,6 +43,33 @@ export function useLoaded<Value>(load: () => Promise<Value>, keys: unknown[]): L
   return { value, error, loading, reload, set: setValue }
 }
 
+export interface Action {
+  busy: boolean
+  /** The last run's failure, to show beside the control that started it. */
+  error: Error | null
+  setError(error: Error | null): void
+  /** Runs `action`: busy meanwhile, its failure kept in `error` (never thrown). */
+  run(action: () => Promise<unknown>): Promise<void>
+}
+
+/** The state of something a person started (a save, a follow…): busy while it runs, then its error if any. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<Error | null>(null)
+  const run = useCallback(async (action: () => Promise<unknown>) => {
+    setBusy(true)
+    setError(null)
+    try {
+      await action()
+    } catch (err) {
+      setError(err as Error)
+    } finally {
+      setBusy(false)
+    }
+  }, [])
+  return { busy, error, setError, run }
+}
+
 /**
  * Reads a live source for as long as the component is mounted (and `keys` stay the same);
  * `onItem` always sees the latest props.

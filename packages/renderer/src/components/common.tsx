@@ -42,6 +42,19 @@ export function timeAgo(timestamp: number, now = Date.now()): string {
   return absolute.format(timestamp)
 }
 
+/** A byte count as people read it: 512 B, 3.4 KB, 120 MB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+}
+
 export function Markdown({ text, authors }: { text: string; authors: Record<FeedId, AuthorView> }) {
   const rendered = useMemo(() => renderMarkdown(text, { authors, blobUrl }), [text, authors])
   return <div className="markdown">{rendered}</div>

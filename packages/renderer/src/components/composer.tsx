@@ -1,6 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
 import { draftSize, type AuthorView, type FeedId, type MessageId, type PostDraft, type PostView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
+import { useAction } from '../app/hooks.ts'
 import { useSession } from '../app/session.tsx'
 import { ErrorNote, Markdown, fileToBase64 } from './common.tsx'
 
@@ -26,8 +27,7 @@ export function Composer({ reply, placeholder = 'What’s happening?', recps, su
   const [warningOn, setWarningOn] = useState(false)
   const [contentWarning, setContentWarning] = useState('')
   const [preview, setPreview] = useState(false)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
+  const { busy, error, setError, run } = useAction()
   const [known, setKnown] = useState<Record<FeedId, AuthorView>>({})
   const [attached, setAttached] = useState<string[]>([])
   const textarea = useRef<HTMLTextAreaElement>(null)
@@ -96,9 +96,7 @@ export function Composer({ reply, placeholder = 'What’s happening?', recps, su
 
   const publish = async () => {
     if (!size || over || busy) return
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       const post = await client.publishPost(draft)
       setText('')
       caret.current = null
@@ -107,11 +105,7 @@ export function Composer({ reply, placeholder = 'What’s happening?', recps, su
       setWarningOn(false)
       setPreview(false)
       onPosted(post)
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {

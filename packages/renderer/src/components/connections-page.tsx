@@ -1,9 +1,9 @@
 import { useId, useState, type FormEvent } from 'react'
 import type { ConnectionsView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
-import { useLive, useLoaded } from '../app/hooks.ts'
+import { useAction, useLive, useLoaded } from '../app/hooks.ts'
 import { hrefFor } from '../routes.ts'
-import { ErrorNote, Loading, timeAgo } from './common.tsx'
+import { ErrorNote, Loading, formatBytes, timeAgo } from './common.tsx'
 import { kindLabels } from './status-indicator.tsx'
 
 /** Connected and remembered peers; connecting by address, redeeming an invite, disconnecting, forgetting. */
@@ -103,26 +103,20 @@ function AddPeer({ onDone }: { onDone(): void }) {
   const client = useClient()
   const id = useId()
   const [text, setText] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
+  const { busy, error, run } = useAction()
   const [done, setDone] = useState<string | null>(null)
   const submit = (event: FormEvent) => {
     event.preventDefault()
     const value = text.trim()
     if (value === '') return
-    setBusy(true)
-    setError(null)
     setDone(null)
     const isAddress = value.startsWith('net:') || value.includes('~shs:')
-    const run = isAddress ? client.connect(value).then(() => 'Connected.') : client.useInvite(value).then(({ address }) => `Invite redeemed: ${address}`)
-    run.then(
-      (message) => {
-        setDone(message)
-        setText('')
-        onDone()
-      },
-      (err: Error) => setError(err),
-    ).finally(() => setBusy(false))
+    void run(async () => {
+      const message = isAddress ? client.connect(value).then(() => 'Connected.') : client.useInvite(value).then(({ address }) => `Invite redeemed: ${address}`)
+      setDone(await message)
+      setText('')
+      onDone()
+    })
   }
   return (
     <form className="settings-section" aria-label="Connect to a peer" onSubmit={submit}>
@@ -135,16 +129,4 @@ function AddPeer({ onDone }: { onDone(): void }) {
       {error && <ErrorNote error={error} />}
     </form>
   )
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  const units = ['KB', 'MB', 'GB', 'TB']
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
 }

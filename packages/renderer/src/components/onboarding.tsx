@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { SetupView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
+import { useAction } from '../app/hooks.ts'
 import { dropPrefetchedHomeFeed } from '../app/prefetch.ts'
 import { ErrorNote, fileToBase64 } from './common.tsx'
 import { RestoreForm, RestoreNotice, useRestoreStatus } from './restore.tsx'
@@ -12,22 +13,9 @@ export function Onboarding({ setup, onDone }: { setup: SetupView; onDone(): void
   const [step, setStep] = useState<'identity' | 'adopt' | 'restoring' | 'profile'>(setup.restorePending ? 'restoring' : 'identity')
   const [name, setName] = useState('')
   const [avatar, setAvatar] = useState<File | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
+  const { busy, error, run } = useAction()
   const preview = useObjectUrl(avatar)
   useEffect(() => dropPrefetchedHomeFeed(client), [client])
-
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true)
-    setError(null)
-    try {
-      await action()
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
-  }
 
   const adopted = (restored: SetupView) => {
     setIdentity(restored)

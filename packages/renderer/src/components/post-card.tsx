@@ -1,6 +1,7 @@
 import { memo, useState } from 'react'
 import type { AuthorView, FeedId, LikesView, PostView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
+import { useAction } from '../app/hooks.ts'
 import { hrefFor } from '../routes.ts'
 import { AuthorLink, Avatar, ErrorNote, Markdown, displayName, timeAgo } from './common.tsx'
 
@@ -56,25 +57,18 @@ export const PostCard = memo(function PostCard({ post, authors, onChange }: Post
 function LikeControls({ post, onChange }: { post: PostView; onChange?: ((post: PostView) => void) | undefined }) {
   const client = useClient()
   const [likes, setLikes] = useState(post.likes)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
+  const { busy, error, setError, run } = useAction()
   const [voters, setVoters] = useState<LikesView | null>(null)
 
   const toggle = async () => {
     const liked = !likes.byMe
-    setBusy(true)
-    setError(null)
-    try {
+    await run(async () => {
       await client.setLike(post.id, liked)
       const next = { count: Math.max(0, likes.count + (liked ? 1 : -1)), byMe: liked }
       setLikes(next)
       onChange?.({ ...post, likes: next })
       if (voters) setVoters(await client.likes(post.id))
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const showVoters = async () => {

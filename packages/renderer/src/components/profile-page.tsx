@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react'
 import type { FeedId, PageOptions, ProfileView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
-import { useLoaded } from '../app/hooks.ts'
+import { useAction, useLoaded } from '../app/hooks.ts'
 import { useSession } from '../app/session.tsx'
 import { AuthorLink, Avatar, ErrorNote, Loading, Markdown, fileToBase64 } from './common.tsx'
 import { PostFeed } from './post-feed.tsx'
@@ -72,23 +72,15 @@ export function ProfilePage({ id }: { id: FeedId }) {
 function Relationship({ view, onChanged }: { view: ProfileView; onChanged(): void }) {
   const client = useClient()
   const session = useSession()
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
-  const run = async (action: () => Promise<void>) => {
-    setBusy(true)
-    setError(null)
-    try {
-      await action()
+  const { busy, error, run } = useAction()
+  const change = (update: () => Promise<void>) =>
+    run(async () => {
+      await update()
       onChanged()
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
   return (
     <div className="relationship">
-      <button type="button" className="primary" aria-pressed={view.youFollow} disabled={busy || view.youBlock} onClick={() => void run(() => client.setFollow(view.id, !view.youFollow))}>
+      <button type="button" className="primary" aria-pressed={view.youFollow} disabled={busy || view.youBlock} onClick={() => void change(() => client.setFollow(view.id, !view.youFollow))}>
         {view.youFollow ? 'Unfollow' : 'Follow'}
       </button>
       <button
@@ -97,7 +89,7 @@ function Relationship({ view, onChanged }: { view: ProfileView; onChanged(): voi
         aria-pressed={view.youBlock}
         disabled={busy}
         onClick={() =>
-          void run(async () => {
+          void change(async () => {
             await client.setBlock(view.id, !view.youBlock)
             session.setBlocked(view.id, !view.youBlock)
           })
@@ -116,12 +108,9 @@ function ProfileEditor({ view, onSaved }: { view: ProfileView; onSaved(view: Pro
   const [name, setName] = useState(view.name ?? '')
   const [description, setDescription] = useState(view.description ?? '')
   const [image, setImage] = useState<File | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
-  const save = async () => {
-    setBusy(true)
-    setError(null)
-    try {
+  const { busy, error, run } = useAction()
+  const save = () =>
+    run(async () => {
       const avatar = image ? await client.addBlob({ base64: await fileToBase64(image), mimeType: image.type }) : null
       const saved = await client.editProfile({
         ...(name.trim() !== (view.name ?? '') ? { name: name.trim() } : {}),
@@ -130,12 +119,7 @@ function ProfileEditor({ view, onSaved }: { view: ProfileView; onSaved(view: Pro
       })
       setMyself({ id: saved.id, name: saved.name, image: saved.image })
       onSaved(saved)
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
   return (
     <form
       className="profile-editor"

@@ -1,28 +1,20 @@
 import { useId, useState } from 'react'
 import type { RestoreView, SetupView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
-import { useLive } from '../app/hooks.ts'
+import { useAction, useLive } from '../app/hooks.ts'
 import { ErrorNote } from './common.tsx'
 
 /** Paste a recovery phrase or a secret file's text; the peer tells which it is and what is wrong. */
 export function RestoreForm({ onRestored, onCancel }: { onRestored(setup: SetupView): void; onCancel?(): void }) {
   const client = useClient()
   const [backup, setBackup] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | null>(null)
-  const restore = async () => {
-    setBusy(true)
-    setError(null)
-    try {
+  const { busy, error, run } = useAction()
+  const restore = () =>
+    run(async () => {
       const setup = await client.adoptSecret(backup)
       setBackup('')
       onRestored(setup)
-    } catch (err) {
-      setError(err as Error)
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
   return (
     <form
       aria-label="Use an existing identity"

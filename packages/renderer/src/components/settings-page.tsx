@@ -1,11 +1,10 @@
 import { useId, useState } from 'react'
 import type { BackupView, ReclaimView, SettingsChange } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
-import { useLoaded } from '../app/hooks.ts'
+import { useAction, useLoaded } from '../app/hooks.ts'
 import { THEMES, useTheme, type Theme } from '../app/theme.ts'
 import { hrefFor } from '../routes.ts'
-import { ErrorNote, Loading } from './common.tsx'
-import { formatBytes } from './connections-page.tsx'
+import { ErrorNote, Loading, formatBytes } from './common.tsx'
 import { RestoreForm } from './restore.tsx'
 
 const themeLabels: Record<Theme, string> = { system: 'As the system', light: 'Light', dark: 'Dark' }
@@ -79,20 +78,13 @@ function ThemeSetting() {
 function StorageSection() {
   const client = useClient()
   const storage = useLoaded(() => client.storage(), [client])
-  const [reclaiming, setReclaiming] = useState(false)
+  const { busy: reclaiming, error, run } = useAction()
   const [reclaimed, setReclaimed] = useState<ReclaimView | null>(null)
-  const [error, setError] = useState<Error | null>(null)
-  const reclaim = () => {
-    setReclaiming(true)
-    setError(null)
-    client.reclaimSpace().then(
-      (result) => {
-        setReclaimed(result)
-        storage.reload()
-      },
-      (err: Error) => setError(err),
-    ).finally(() => setReclaiming(false))
-  }
+  const reclaim = () =>
+    run(async () => {
+      setReclaimed(await client.reclaimSpace())
+      storage.reload()
+    })
   const view = storage.value
   return (
     <section aria-label="Storage" className="settings-section">
@@ -127,7 +119,7 @@ function StorageSection() {
           </p>
         </>
       )}
-      <button type="button" onClick={reclaim} disabled={reclaiming}>
+      <button type="button" onClick={() => void reclaim()} disabled={reclaiming}>
         {reclaiming ? 'Reclaiming…' : 'Reclaim space'}
       </button>
       {reclaimed && (
