@@ -1,16 +1,11 @@
 import { promises as fs } from 'node:fs'
-import path from 'node:path'
 import type { LocalClient } from '@hearsay/network'
+import { socketPath } from '@hearsay/service/data-dir'
 import type { Source } from 'pull-stream'
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.ts'
 
 // While `hearsay start` runs it holds the store, so the other commands talk to it instead,
 // over the unix socket it keeps in the data directory (ssb-server's noauth convention).
-
-/** Where a running peer's local socket is. */
-export function socketPath(dataDir: string): string {
-  return path.join(dataDir, 'socket')
-}
 
 /**
  * A client of the peer running on `dataDir`, or null when none runs (no socket, or a stale one

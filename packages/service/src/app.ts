@@ -1,10 +1,9 @@
-import path from 'node:path'
 import { generateIdentity, type FeedId, type Identity } from '@hearsay/keys'
 import type { ClientApiSpec, Handlers } from '@hearsay/client-api'
 import { DEFAULT_KEEP_NEWER_THAN, openBlobStore, type BlobStore } from '@hearsay/blobs'
 import { DEFAULT_MAX_CONNECTIONS, Peer, announcePub, isPublicHost, type PeerEvent, type PeerOptions } from '@hearsay/network'
 import type { Store } from '@hearsay/store'
-import { blobsPath, openDataDirStore, prepareDataDir, replaceSecret } from './data-dir.ts'
+import { blobsPath, openDataDirStore, prepareDataDir, replaceSecret, socketPath } from './data-dir.ts'
 import { createHandlers, type Session } from './handlers.ts'
 import { RestoreGuard } from './restore-guard.ts'
 import { clientApiPlugin } from './muxrpc-plugin.ts'
@@ -142,7 +141,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         rooms: options.rooms ?? [],
         ...(options.room ? { room: true } : {}),
         replicate: { feeds: options.replicate ?? [], hops: saved.hops },
-        localSocket: path.join(dataDir, 'socket'),
+        localSocket: socketPath(dataDir),
         plugins: [plugin, blobsPlugin(blobs)],
       })
       if (options.onEvent) peer.on('event', options.onEvent)

@@ -47,6 +47,11 @@ export function blobsPath(dataDir: string): string {
   return path.join(dataDir, 'blobs')
 }
 
+/** Where a running peer listens for its owner's local clients (ssb-server's noauth socket). */
+export function socketPath(dataDir: string): string {
+  return path.join(dataDir, 'socket')
+}
+
 /** Whether `dataDir` is absent or empty: the only state in which a new identity may be made there. */
 export async function isUninitialised(dataDir: string): Promise<boolean> {
   try {
