@@ -1,32 +1,12 @@
 // `hearsay import` driven as a user would, on the shared fixture and on a damaged file.
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { fixtureMessages, messagesPath } from '@hearsay/test-fixtures'
+import { hearsay, tempDir } from './test-helpers.ts'
 
-const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
 const FIXTURE = messagesPath('10k')
-
-function hearsay(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
-  delete env.HEARSAY_DEBUG
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [binPath, ...args], { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err)
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr })
-    })
-  })
-}
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'hearsay-import-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
 
 async function firstLines(count: number): Promise<string[]> {
   const lines: string[] = []
@@ -38,7 +18,7 @@ async function firstLines(count: number): Promise<string[]> {
 }
 
 test('importing the 10k fixture stores every message; importing again finds them all held', async (t) => {
-  const data = path.join(await tempDir(t), 'data')
+  const data = path.join(await tempDir(t, 'hearsay-import-'), 'data')
   assert.equal((await hearsay(data, 'init')).code, 0)
   const first = await hearsay(data, 'import', FIXTURE, '--json', '--quiet')
   assert.equal(first.code, 0, first.stderr)
@@ -56,7 +36,7 @@ test('importing the 10k fixture stores every message; importing again finds them
 })
 
 test('a damaged file is imported as far as it is valid, each problem reported with its line', async (t) => {
-  const dir = await tempDir(t)
+  const dir = await tempDir(t, 'hearsay-import-')
   const data = path.join(dir, 'data')
   assert.equal((await hearsay(data, 'init')).code, 0)
   const lines = await firstLines(3)
@@ -72,7 +52,7 @@ test('a damaged file is imported as far as it is valid, each problem reported wi
 })
 
 test('bad import arguments fail with one line and create nothing', async (t) => {
-  const dir = await tempDir(t)
+  const dir = await tempDir(t, 'hearsay-import-')
   const data = path.join(dir, 'data')
   const cases: Array<[string[], number, RegExp]> = [
     [['import'], 2, /needs the FILE/],

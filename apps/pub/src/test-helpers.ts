@@ -2,17 +2,11 @@
 // command, and `hearsay start` as a long-running child whose JSON lines are read as they come.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { defer, tempDir as tempDirWithPrefix, type Teardown } from '@hearsay/network/testing/helpers'
 
 export const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
-
-interface Teardown {
-  after(fn: () => unknown): void
-}
 
 export interface Result {
   code: number
@@ -20,10 +14,9 @@ export interface Result {
   stderr: string
 }
 
-export async function tempDir(t: Teardown, prefix = 'hearsay-pub-'): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
+/** A temp directory removed when the test ends, after the `hearsay start` children in it are gone. */
+export function tempDir(t: Teardown, prefix = 'hearsay-pub-'): Promise<string> {
+  return tempDirWithPrefix(t, prefix)
 }
 
 /** Runs `hearsay ...args` with HEARSAY_DATA=dataDir; never rejects, whatever the exit status. */
@@ -31,7 +24,8 @@ export function hearsay(dataDir: string, ...args: string[]): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env, HEARSAY_DATA: dataDir }
   delete env.HEARSAY_DEBUG
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [binPath, ...args], { env }, (err, stdout, stderr) => {
+    // Big enough for `log --json` of a whole fixture feed.
+    execFile(process.execPath, [binPath, ...args], { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(err)
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr })
     })
@@ -87,8 +81,12 @@ export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   let exitCode: number | null | undefined
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))))
-  t.after(() => {
-    if (exitCode === undefined) child.kill('SIGKILL')
+  // Deferred, so it runs before the removal of a temp dir made earlier, and waits for the exit:
+  // a peer still writing its store while the directory is removed could make that fail.
+  defer(t, async () => {
+    if (exitCode !== undefined) return
+    child.kill('SIGKILL')
+    await exited
   })
   const lines: Line[] = []
   const waiters = new Set<() => void>()
