@@ -5,14 +5,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { generateIdentity, type FeedId, type MessageId } from '@hearsay/keys'
 import { Peer } from '@hearsay/network'
 import { importMessages, openStore } from '@hearsay/store'
 import { loadIdentity, openDataDirStore } from '@hearsay/service'
 import { assertConsistent, fixtureFeeds, FLUME_10K, NDJSON_10K } from '../packages/store/src/testing/fixtures.ts'
-import { stressSeed, type StressMode, type StressRow } from './harness.ts'
+import { seededRandom, stressSeed, type StressMode, type StressRow } from './harness.ts'
 import {
-  REPLICATE_CHILD, REPO, checkOwnFeed, delay, killPoints, lostOf, messageOf, replicateToEnd, seededRandom, startVictim, tail, withStore, type ChildEnd,
+  REPLICATE_CHILD, REPO, checkOwnFeed, killPoints, lostOf, messageOf, replicateToEnd, startVictim, tail, withStore, type ChildEnd,
 } from './crash/helpers.ts'
 import { canMount, runFullDisk, runFullDiskUnshared, type ReplicationSource } from './crash/full-disk.ts'
 

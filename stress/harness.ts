@@ -37,6 +37,21 @@ export function stressSeed(): number {
   return seed
 }
 
+/**
+ * A seeded source of numbers in [0, 1) (mulberry32), for the choices a suite makes beside
+ * fast-check's (kill points, drop sizes and timings): the same seed, the same run.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 /** Renders rows as one aligned plain-text table, with a total line. */
 export function formatTable(rows: readonly StressRow[]): string {
   const header = ['target', 'tried', 'failures', 'detail']

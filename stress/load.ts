@@ -6,8 +6,7 @@
 // "10k messages each" means every client gets every one of the fixture's 10,000 messages (all
 // 100 feeds, each from sequence 1), checked one by one against the fixture.
 import { messagesPath } from '@hearsay/test-fixtures'
-import type { StressMode, StressRow } from './harness.ts'
-import { stressSeed } from './harness.ts'
+import { seededRandom, stressSeed, type StressMode, type StressRow } from './harness.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -58,7 +57,7 @@ async function loadRow(pub: RunningPub, index: FixtureIndex, clients: number, dr
   const target = `load: ${clients} clients × ${(index.total / 1000).toFixed(0)}k msgs, ${drops} dropped handshakes`
   const failures: string[] = []
   const timeoutMs = full ? 240_000 : 60_000
-  const random = seeded(stressSeed())
+  const random = seededRandom(stressSeed())
   const workers = await startWorkers(pub.address, clients, full ? 4 : 2, timeoutMs)
   try {
     const whoami = await sampleWhoami(pub.socket, pub.id, WHOAMI_INTERVAL_MS)
@@ -145,18 +144,6 @@ function percentile(values: readonly number[], fraction: number): number {
   if (values.length === 0) return NaN
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!
-}
-
-/** mulberry32: the drops' sizes and timings, replayable from the seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')

@@ -14,9 +14,9 @@ import { promisify } from 'node:util'
 import type { FeedId, MessageId } from '@hearsay/keys'
 import { loadIdentity, openDataDirStore } from '@hearsay/service'
 import { assertConsistent, fixtureFeeds, NDJSON_10K } from '../../packages/store/src/testing/fixtures.ts'
-import type { StressRow } from '../harness.ts'
+import { seededRandom, type StressRow } from '../harness.ts'
 import {
-  REPLICATE_CHILD, checkOwnFeed, killPoints, lostOf, messageOf, replicateToEnd, runCli, seededRandom, startVictim, tail, withStore, type ChildEnd,
+  REPLICATE_CHILD, checkOwnFeed, killPoints, lostOf, messageOf, replicateToEnd, runCli, startVictim, tail, withStore, type ChildEnd,
 } from './helpers.ts'
 
 const run = promisify(execFile)

@@ -83,18 +83,6 @@ export function tail(text: string): string {
   return text.trim().split('\n').slice(-3).join(' | ').slice(0, 400)
 }
 
-/** A seeded source of numbers in [0, 1) (mulberry32): the same seed, the same kill points. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** `count` distinct integers in [low, high), ascending. */
 export function killPoints(random: () => number, count: number, low: number, high: number): number[] {
   const points = new Set<number>()
@@ -130,11 +118,6 @@ export function lostOf(acked: ReadonlyMap<number, MessageId>, held: readonly Mes
   const lost: string[] = []
   for (const [sequence, id] of acked) if (held[sequence - 1] !== id) lost.push(`#${sequence} ${id} (holds ${held[sequence - 1] ?? 'nothing'})`)
   return lost
-}
-
-/** Waits `ms` (to let a kill land at a seeded moment after the line it follows). */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Runs the replicating child (replicate-child.ts) until it has every message, then stops it cleanly. */

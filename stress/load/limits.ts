@@ -1,6 +1,7 @@
 // The pub's inbound limits under the real CLI: sockets over a bound are closed on arrival, the
 // connections admitted keep working, and once they close newcomers get in.
 import net from 'node:net'
+import { setTimeout as pause } from 'node:timers/promises'
 import type { StressRow } from '../harness.ts'
 import { connectPeer, type PeerClient } from './clients.ts'
 import { startPub } from './pub.ts'
@@ -30,8 +31,6 @@ function rawSocket(port: number): Promise<RawSocket> {
     socket.once('error', reject)
   })
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function closedWithin(raw: RawSocket, ms: number): Promise<boolean> {
   return Promise.race([raw.closed.then(() => true), pause(ms).then(() => false)])
