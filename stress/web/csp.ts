@@ -13,6 +13,7 @@ import { APP_ORIGIN, APP_SCHEME, APP_URL, BLOB_SCHEME, CONTENT_SECURITY_POLICY, 
 import { FOREIGN } from '../../e2e/helpers/xss-corpus.ts'
 import { openPage } from '../../e2e/helpers/browser.ts'
 import type { StressRow } from '../harness.ts'
+import { HARDENED_WEB_PREFERENCES } from '../../apps/desktop/src/hardened-window.ts'
 import type { BridgeAnswer } from './bridge.ts'
 
 /** Counts each assertion, and keeps the ones that failed. */
@@ -145,19 +146,7 @@ function checkDesktopPolicy(checks: Checks): void {
 function checkWindow(checks: Checks): void {
   const preload = '/app/dist/preload.cjs'
   const preferences = windowOptions(preload).webPreferences ?? {}
-  const expected: Record<string, unknown> = {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    webviewTag: false,
-    experimentalFeatures: false,
-    navigateOnDragDrop: false,
-  }
+  const expected: Record<string, unknown> = { preload, ...HARDENED_WEB_PREFERENCES }
   for (const [name, value] of Object.entries(expected)) {
     checks.that((preferences as Record<string, unknown>)[name] === value, `webPreferences.${name} is ${String((preferences as Record<string, unknown>)[name])}, not ${String(value)}`)
   }

@@ -1,25 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { HARDENED_WEB_PREFERENCES } from './hardened-window.ts'
 import { APP_URL, CONTENT_SECURITY_POLICY, isAppUrl, isExternalWebUrl, windowOptions } from './security.ts'
 
 test('the window runs the page with every hardening flag set', () => {
   const options = windowOptions('/app/dist/preload.cjs')
   assert.equal(options.show, false, 'shown only once painted')
-  assert.deepEqual(options.webPreferences, {
-    preload: '/app/dist/preload.cjs',
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    webviewTag: false,
-    experimentalFeatures: false,
-    navigateOnDragDrop: false,
-    safeDialogs: true,
-    spellcheck: true,
-  })
+  assert.deepEqual(options.webPreferences, { preload: '/app/dist/preload.cjs', ...HARDENED_WEB_PREFERENCES })
 })
 
 test('the CSP allows only the built app and local blobs, and no network at all', () => {
