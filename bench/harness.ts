@@ -115,3 +115,42 @@ export function formatRate(perSecond: number): string {
 export function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)}%`
 }
+
+/** Bytes as whole megabytes, for the memory columns. */
+export function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(0)
+}
+
+/** The middle value (the upper one of an even count), or NaN for none. */
+export function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+export interface MemoryFigures {
+  /** Highest RSS sampled every 20 ms, and the kernel's high-water mark for the process. */
+  peakRss: number
+  maxRss: number
+  /** CPU time of the whole process (all threads) since `startCpu`, or since the sampler began. */
+  cpuMs: number
+}
+
+/** Samples this process's memory from now until `stop`, and the CPU time it spends meanwhile. */
+export function memorySampler() {
+  let cpu = process.cpuUsage()
+  let peak = process.memoryUsage.rss()
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20)
+  timer.unref()
+  return {
+    /** Counts CPU time from now on. */
+    startCpu() {
+      cpu = process.cpuUsage()
+    },
+    stop(): MemoryFigures {
+      clearInterval(timer)
+      const used = process.cpuUsage(cpu)
+      peak = Math.max(peak, process.memoryUsage.rss())
+      return { peakRss: peak, maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (used.user + used.system) / 1000 }
+    },
+  }
+}

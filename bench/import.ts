@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createGunzip } from 'node:zlib'
 import { messagesPath } from './fixtures.ts'
-import { formatRate, table } from './harness.ts'
+import { formatRate, medianOf, megabytes, memorySampler, table } from './harness.ts'
 
 const FIXTURE = process.env.BENCH_FIXTURE === '10k' ? '10k' : '100k'
 const SELF = fileURLToPath(import.meta.url)
@@ -98,10 +98,10 @@ export async function run(): Promise<void> {
       label,
       formatRate((r.accepted / r.ms) * 1000),
       (r.ms / 1000).toFixed(1),
-      mb(bytes),
+      megabytes(bytes),
       Math.round(bytes / r.accepted).toLocaleString('en-US'),
-      mb(r.peakRss),
-      mb(r.maxRss),
+      megabytes(r.peakRss),
+      megabytes(r.maxRss),
       query ? `${Math.round(query.ms)} (${query.items})` : 'n/a',
     ]
     console.log()
@@ -138,7 +138,6 @@ function diskBytes(dir: string): number {
   return Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) * 1024
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(0)
 
 function inChild<T>(kind: string, dir: string, file?: string): Promise<T> {
   const args = ['--import', 'tsx', SELF, '--child', kind, dir, ...(file ? [file] : [])]
@@ -155,18 +154,6 @@ function inChild<T>(kind: string, dir: string, file?: string): Promise<T> {
       else reject(new Error(`${kind} exited with ${code}: ${(err || out).trim().split('\n').slice(-8).join('\n')}`))
     })
   })
-}
-
-function memorySampler() {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
-  return {
-    stop() {
-      clearInterval(timer)
-      peak = Math.max(peak, process.memoryUsage().rss)
-      return { peakRss: peak, maxRss: process.resourceUsage().maxRSS * 1024 }
-    },
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,10 +175,10 @@ async function oursImport(dir: string, file: string, usePool: boolean, allIndexe
   const result = await importMessages(store, file, { chunkSize: WINDOW, threads })
   const ms = performance.now() - t0
   await store.close()
-  const rss = memory.stop()
+  const { peakRss, maxRss } = memory.stop()
   const where = threads > 0 ? `signatures verified on ${threads} worker thread${threads > 1 ? 's' : ''}` : 'signatures verified on the main thread'
   const names = indexes.map((i) => i.name).join(', ') || 'none'
-  return { ms, accepted: result.accepted, ...rss, detail: `${result.accepted} accepted, ${result.duplicates} duplicates, ${result.rejectedCount} rejected; ${where}; indexes: ${names}` }
+  return { ms, accepted: result.accepted, peakRss, maxRss, detail: `${result.accepted} accepted, ${result.duplicates} duplicates, ${result.rejectedCount} rejected; ${where}; indexes: ${names}` }
 }
 
 async function oursQuery(dir: string): Promise<ReopenFigures> {
@@ -214,7 +201,7 @@ async function oursQuery(dir: string): Promise<ReopenFigures> {
     await homeFeed(store, main.id, { limit: 50 })
     again.push(performance.now() - t2)
   }
-  const homeFeedAgainMs = again.sort((a, b) => a - b)[HOME_FEED_REPEATS >> 1]!
+  const homeFeedAgainMs = medianOf(again)
   await store.close()
   return { ms, items: page.items.length, rebuildEvents, homeFeedMs, homeFeedAgainMs, homeFeedItems: home.items.length }
 }
@@ -285,9 +272,9 @@ async function theirImport(dir: string, file: string, mode: 'addBatch' | 'add'):
   await new Promise<void>((resolve) => db.onDrain('keys', resolve))
   const ms = performance.now() - t0
   await close()
-  const rss = memory.stop()
+  const { peakRss, maxRss } = memory.stop()
   const version = (createRequire(import.meta.url)('ssb-db2/package.json') as { version: string }).version
-  return { ms, accepted, ...rss, detail: `ssb-db2 ${version}, ${mode}(): ${accepted} added, ${failed} refused${firstError ? ` (first: ${firstError})` : ''}; timed until its base and keys indexes drained` }
+  return { ms, accepted, peakRss, maxRss, detail: `ssb-db2 ${version}, ${mode}(): ${accepted} added, ${failed} refused${firstError ? ` (first: ${firstError})` : ''}; timed until its base and keys indexes drained` }
 }
 
 async function theirQuery(dir: string): Promise<QueryFigures> {

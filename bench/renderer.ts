@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { mainSecretPath, messagesPath } from '@hearsay/test-fixtures'
 import { launchBrowser, CHROMIUM_PATH } from '../e2e/helpers/browser.ts'
 import { HEARSAY_BIN, startPeer, type Teardown } from '../e2e/helpers/peer.ts'
+import { medianOf } from './harness.ts'
 
 const FIXTURE = process.env.BENCH_FIXTURE === '10k' ? '10k' : '100k'
 const POSTS_TO_SCROLL = 1000
@@ -198,11 +199,6 @@ export async function run(): Promise<void> {
     for (const cleanup of cleanups.reverse()) await cleanup()
     await rm(dataDir, { recursive: true, force: true })
   }
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 /**

@@ -18,7 +18,7 @@ import { createInterface, type Interface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FeedId } from '@hearsay/keys'
 import { messagesPath } from './fixtures.ts'
-import { formatRate, table } from './harness.ts'
+import { formatRate, megabytes, memorySampler, table, type MemoryFigures } from './harness.ts'
 
 const FIXTURE = process.env.BENCH_FIXTURE === '10k' ? '10k' : '100k'
 const SELF = fileURLToPath(import.meta.url)
@@ -35,27 +35,20 @@ interface Seeded {
   ms: number
 }
 
-interface Memory {
-  /** Highest RSS sampled every 20 ms, and the kernel's high-water mark for the process. */
-  peakRss: number
-  maxRss: number
-  /**
-   * CPU time (all threads) while replicating: from dialing to done for the empty peer, from
-   * listening to being told to stop for the full one. On a shared machine, steadier than wall time.
-   */
-  cpuMs: number
-}
-
-interface SinkFigures extends Memory {
+interface SinkFigures extends MemoryFigures {
   /** From dialing to the last wanted message stored. */
   ms: number
   received: number
 }
 
+/**
+ * CPU time is counted while replicating: from dialing to done for the empty peer, from listening
+ * to being told to stop for the full one. On a shared machine, steadier than wall time.
+ */
 interface PairFigures {
   seedMs: number
   sink: SinkFigures
-  source: Memory
+  source: MemoryFigures
 }
 
 export async function run(): Promise<void> {
@@ -83,10 +76,10 @@ export async function run(): Promise<void> {
       formatRate(cpuRate(figures)),
       (figures.source.cpuMs / 1000).toFixed(1),
       (figures.sink.cpuMs / 1000).toFixed(1),
-      mb(figures.source.peakRss),
-      mb(figures.source.maxRss),
-      mb(figures.sink.peakRss),
-      mb(figures.sink.maxRss),
+      megabytes(figures.source.peakRss),
+      megabytes(figures.source.maxRss),
+      megabytes(figures.sink.peakRss),
+      megabytes(figures.sink.maxRss),
     ]
     console.log()
     console.log(table(
@@ -97,7 +90,7 @@ export async function run(): Promise<void> {
     console.log()
     const heaviest = Math.max(ours.source.maxRss, ours.sink.maxRss)
     console.log(`hearsay: ${formatRate(rate(ours))} msgs/s (target ≥ ${formatRate(TARGET_RATE)}: ${(rate(ours) / TARGET_RATE).toFixed(2)}× of it); ` +
-      `heaviest peer ${mb(heaviest)} MB (target < ${mb(TARGET_RSS)} MB)`)
+      `heaviest peer ${megabytes(heaviest)} MB (target < ${megabytes(TARGET_RSS)} MB)`)
     if (theirs) {
       console.log(`ours/theirs: ${(rate(ours) / rate(theirs)).toFixed(2)}× the messages per second (target ≥ ${TARGET_RATIO}×), ` +
         `${(cpuRate(ours) / cpuRate(theirs)).toFixed(2)}× per CPU second of the empty peer, ` +
@@ -108,7 +101,6 @@ export async function run(): Promise<void> {
   }
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(0)
 
 /** Loads the fixture into a full peer, starts it, and times an empty peer replicating it all. */
 async function pair(kind: 'hearsay' | 'ssb-server', root: string, file: string, authors: string): Promise<PairFigures> {
@@ -120,7 +112,7 @@ async function pair(kind: 'hearsay' | 'ssb-server', root: string, file: string, 
     const { address } = await source.next<{ address: string }>()
     const sink = await runChild<SinkFigures>(`${kind}-sink`, [empty, authors, address, String(seed.accepted)])
     source.process.stdin!.end() // its cue to report and exit
-    const memory = await source.next<Memory>()
+    const memory = await source.next<MemoryFigures>()
     return { seedMs: seed.ms, sink, source: memory }
   } finally {
     // A profiled child writes its profile as it exits: let it, for a while.
@@ -181,25 +173,6 @@ async function runChild<T>(kind: string, args: string[]): Promise<T> {
   }
 }
 
-function memorySampler() {
-  let cpu = process.cpuUsage()
-  let peak = process.memoryUsage.rss()
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20)
-  timer.unref()
-  return {
-    /** Counts CPU time from now on. */
-    startCpu() {
-      cpu = process.cpuUsage()
-    },
-    stop(): Memory {
-      clearInterval(timer)
-      const used = process.cpuUsage(cpu)
-      peak = Math.max(peak, process.memoryUsage.rss())
-      return { peakRss: peak, maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (used.user + used.system) / 1000 }
-    },
-  }
-}
-
 function print(figures: unknown): void {
   process.stdout.write(`\n${JSON.stringify(figures)}\n`)
 }
@@ -244,7 +217,7 @@ async function hearsayPeer(dir: string, authorsFile: string, create: boolean) {
   return { store, peer }
 }
 
-async function hearsaySource(dir: string, authorsFile: string): Promise<Memory> {
+async function hearsaySource(dir: string, authorsFile: string): Promise<MemoryFigures> {
   const memory = memorySampler()
   const { store, peer } = await hearsayPeer(dir, authorsFile, false)
   print({ address: peer.address })
@@ -339,7 +312,7 @@ async function ssbSeed(dir: string): Promise<Seeded> {
   return { accepted, ms }
 }
 
-async function ssbSource(dir: string, authorsFile: string): Promise<Memory> {
+async function ssbSource(dir: string, authorsFile: string): Promise<MemoryFigures> {
   const memory = memorySampler()
   const sbot = await openSbot(dir)
   await wantAll(sbot, authorsFile)
