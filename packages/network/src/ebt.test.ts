@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity, toSignatureString, type FeedId } from '@hearsay/keys'
-import { reclaimFeeds, type Store } from '@hearsay/store'
+import { createValidationPool, messageIdOf } from '@hearsay/message'
+import { reclaimFeeds, type BatchVerifier, type Store } from '@hearsay/store'
 import { MANIFEST } from './manifest.ts'
 import { pushable } from './pull.ts'
 import { Transport } from './transport.ts'
@@ -176,6 +177,36 @@ test('a hostile EBT peer sending an invalid signature, a wrong sequence, a fork 
   await waitForSequence(us.store, carol.id, 6)
   assert.deepEqual(await feedKeys(us.store, carol.id), await feedKeys(honest.store, carol.id))
   assert.ok(us.events.some(byEbt(honest.identity.id)))
+})
+
+test('EBT rounds are checked on the verifier threads; a forged signature deep in one still gets the peer cut off, the valid messages before stay', async (t) => {
+  const pool = createValidationPool({ threads: 1 })
+  defer(t, () => pool.close())
+  const askedToCheck: number[] = []
+  const verifier: BatchVerifier = {
+    verifyBatch(values, hmacKey) {
+      askedToCheck.push(values.length)
+      return pool.verifyBatch(values, hmacKey)
+    },
+  }
+  const carol = generateIdentity()
+  const good = chain(carol, 300, { text: 'carol' })
+  const forged = { ...good[199]!, signature: toSignatureString(randomBytes(64)) }
+  const us = await startPeer(t, { verifier, replicate: { feeds: [carol.id], hops: 0 } })
+  const hostile = await ebtServingPeer(t, carol.id, { [carol.id]: note(300) }, [...good.slice(0, 199), forged, ...good.slice(200)])
+  await us.peer.connect(hostile.address)
+  const cut = await waitForEvent(us, (e) => e.event === 'cut-off' && e.peer === hostile.id)
+  assert.match(cut.event === 'cut-off' ? cut.reason : '', /signature/i)
+  await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === hostile.id)
+  assert.ok(us.events.some(byEbt(hostile.id)), 'this came by EBT')
+  assert.ok(askedToCheck.some((count) => count >= 64), `the verifier checked a round (it was asked for ${askedToCheck.join(', ') || 'nothing'})`)
+  assert.equal((await us.store.feedStatus(carol.id))?.sequence, 199, 'the 199 valid messages before the forged one are kept, nothing after')
+
+  const honest = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
+  await honest.store.append(carol.id, good)
+  await us.peer.connect(honest.peer.address!)
+  await waitForSequence(us.store, carol.id, 300)
+  assert.deepEqual(await feedKeys(us.store, carol.id), good.map((value) => messageIdOf(value)), 'then an honest peer completes the feed, exactly')
 })
 
 test('a reconnecting EBT peer is only asked about the feeds that changed since its last clock', async (t) => {

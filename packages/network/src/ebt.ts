@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module'
 import type { Duplex, End, Source, SourceCallback } from 'pull-stream'
-import { isFeedId, type FeedId } from '@hearsay/keys'
+import { isFeedId, type FeedId, type MessageId } from '@hearsay/keys'
 import type { MessageValue } from '@hearsay/message'
-import { blockers, isBlocking, StoreError, type IndexedMessage, type Store } from '@hearsay/store'
+import {
+  appendFeeds, blockers, isBlocking, StoreError, type AppendResult, type BatchVerifier, type IndexedMessage, type Store,
+} from '@hearsay/store'
 import { collect } from './pull.ts'
 import { messageOf, type PeerEvent } from './events.ts'
-import { HistoryStreamReplication, replicatedEvent, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
+import { HistoryStreamReplication, replicatedEvent, verifyElsewhere, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
 
 // Epidemic broadcast tree replication (ssb-ebt's `ebt.replicate`, version 3, classic format),
 // driven by the npm epidemic-broadcast-trees state machine that ssb-ebt itself runs on; this
@@ -23,11 +25,11 @@ const READS_IN_FLIGHT = 4
 /** Reads answered from memory per turn of the event loop before the rest wait for the next. */
 const CACHED_ANSWERS_PER_TURN = 256
 /** Messages handed to the store at most per round of appends. */
-const APPEND_ROUND = 2000
+const APPEND_ROUND = 1000
 /** Received messages waiting for the store beyond which we stop reading from EBT peers' sockets. */
-const RECEIVE_HIGH_WATER = 4000
+const RECEIVE_HIGH_WATER = 2000
 /** …and at which we read again. */
-const RECEIVE_LOW_WATER = 1000
+const RECEIVE_LOW_WATER = 500
 /**
  * Bytes handed to muxrpc but not yet written to the socket beyond which sending to a peer
  * pauses: muxrpc buffers without bound, and EBT would read a whole database into that buffer
@@ -115,6 +117,20 @@ interface PendingAppend {
   done: (err: Error | null) => void
 }
 
+/** Messages taken off the queue together, and their signatures' verdicts once the verifier has them. */
+interface Round {
+  items: PendingAppend[]
+  ids: Promise<ReadonlyArray<MessageId | undefined> | undefined>
+}
+
+/** One feed's messages from one sender within a round. */
+interface Group {
+  feed: FeedId
+  from: ReplicationPeer | undefined
+  items: PendingAppend[]
+  ids: Array<MessageId | undefined>
+}
+
 /**
  * EBT with peers that speak it, createHistoryStream with those that don't. As ssb-ebt does, the
  * side that dialed calls `ebt.replicate` (`attach` of an outbound peer); if the remote answers
@@ -164,8 +180,10 @@ export class EbtReplication implements ReplicationStrategy {
     id: FeedId,
     /** Told what each peer's notes say it holds: feed and sequence (for the status's feeds behind). */
     private readonly onClaim: (feed: FeedId, sequence: number) => void = () => {},
+    /** Checks received signatures on other threads while this one stores (see verifyElsewhere); without it, the store checks them here. */
+    private readonly verifier?: BatchVerifier,
   ) {
-    this.history = new HistoryStreamReplication(store, emit)
+    this.history = new HistoryStreamReplication(store, emit, verifier)
     this.ebt = createEbt({
       id,
       isFeed: isFeedId,
@@ -501,17 +519,14 @@ export class EbtReplication implements ReplicationStrategy {
   private async appendPending(): Promise<void> {
     this.appending = true
     try {
-      while (this.pending.length > 0 && !this.closed) {
-        const round = this.pending.splice(0, APPEND_ROUND)
-        const groups = new Map<string, PendingAppend[]>()
-        for (const item of round) {
-          const key = `${item.value.author} ${item.from?.id ?? ''}`
-          let group = groups.get(key)
-          if (!group) groups.set(key, (group = []))
-          group.push(item)
-        }
-        await Promise.all([...groups.values()].map((group) => this.appendGroup(group)))
+      let round = this.cutRound()
+      while (round && !this.closed) {
+        const ids = await round.ids
+        // The next round's signatures are checked on the verifier's threads while this one is stored.
+        const next = this.cutRound()
+        await this.appendRound(round.items, ids)
         if (this.pending.length <= RECEIVE_LOW_WATER) this.readAgain()
+        round = next ?? this.cutRound()
       }
     } finally {
       this.appending = false
@@ -519,20 +534,41 @@ export class EbtReplication implements ReplicationStrategy {
     }
   }
 
-  private async appendGroup(group: PendingAppend[]): Promise<void> {
-    const feed = group[0]!.value.author
-    const from = group[0]!.from
-    if (from?.closed) return
-    let result
+  /** Takes the next round off the queue and starts checking its signatures elsewhere, if it is worth it. */
+  private cutRound(): Round | null {
+    if (this.pending.length === 0 || this.closed) return null
+    const items = this.pending.splice(0, APPEND_ROUND)
+    return { items, ids: verifyElsewhere(this.verifier, this.store, items.map((item) => item.value)) }
+  }
+
+  /** Stores a round in one write: a group per feed and sender, each checked against its feed as `append` does. */
+  private async appendRound(items: readonly PendingAppend[], ids: ReadonlyArray<MessageId | undefined> | undefined): Promise<void> {
+    const groups = new Map<string, Group>()
+    items.forEach((item, index) => {
+      if (item.from?.closed) return
+      const key = `${item.value.author} ${item.from?.id ?? ''}`
+      let group = groups.get(key)
+      if (!group) groups.set(key, (group = { feed: item.value.author, from: item.from, items: [], ids: [] }))
+      group.items.push(item)
+      group.ids.push(ids?.[index])
+    })
+    if (groups.size === 0) return
+    let results
     try {
-      result = await this.store.append(feed, group.map((item) => item.value))
+      results = await appendFeeds(this.store, [...groups.values()].map((group) => ({ feed: group.feed, values: group.items.map((item) => item.value), ids: group.ids })))
     } catch (err) {
       if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return
-      this.emit({ event: 'error', feed, reason: `could not append: ${messageOf(err)}`, ...(from ? { peer: from.id } : {}) })
+      for (const { feed, from } of groups.values()) this.emit({ event: 'error', feed, reason: `could not append: ${messageOf(err)}`, ...(from ? { peer: from.id } : {}) })
       return
     }
+    let index = 0
+    for (const group of groups.values()) this.settle(group, results[index++]!)
+  }
+
+  /** Tells EBT which of a group's messages are stored, and deals with the peer that sent a bad one. */
+  private settle({ feed, from, items }: Group, result: AppendResult): void {
     const settled = result.rejected?.index ?? result.accepted.length + result.duplicates
-    for (const item of group.slice(0, settled)) item.done(null)
+    for (const item of items.slice(0, settled)) item.done(null)
     const replicated = from ? replicatedEvent(from.id, feed, result) : null
     if (replicated) this.emit(replicated)
     if (result.forked) {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto'
 import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity, sign, toSignatureString, type FeedId, type Identity } from '@hearsay/keys'
-import { createMessage, encodeValue, type MessageValue } from '@hearsay/message'
+import { createMessage, createValidationPool, encodeValue, messageIdOf, type MessageValue } from '@hearsay/message'
+import type { BatchVerifier } from '@hearsay/store'
 import { MANIFEST } from './manifest.ts'
 import { parseAddress } from './address.ts'
 import { Transport, type Connection } from './transport.ts'
@@ -123,6 +124,33 @@ test('a peer serving an invalid signature, a skipped sequence or an oversize mes
   await waitForSequence(us.store, carol.id, 6)
   assert.deepEqual((await feedKeys(us.store, carol.id)).length, 6)
   await stillServes(t, us)
+})
+
+test('long batches are checked on the verifier threads; a forged signature deep in one still gets the peer cut off, the valid ones before stay', async (t) => {
+  const pool = createValidationPool({ threads: 1 })
+  defer(t, () => pool.close())
+  const askedToCheck: number[] = []
+  const verifier: BatchVerifier = {
+    verifyBatch(values, hmacKey) {
+      askedToCheck.push(values.length)
+      return pool.verifyBatch(values, hmacKey)
+    },
+  }
+  const good = chain(300)
+  const forged = { ...good[199]!, signature: toSignatureString(randomBytes(64)) }
+  const us = await startPeer(t, { verifier, replicate: { feeds: [carol.id], hops: 0 } })
+  const hostileAddress = await servingPeer(t, (feed) => (feed === carol.id ? [...good.slice(0, 199), forged, ...good.slice(200)] : []))
+  await us.peer.connect(hostileAddress)
+  const cut = await waitForEvent(us, (e) => e.event === 'cut-off' && e.peer === parseAddress(hostileAddress).key)
+  assert.match(cut.event === 'cut-off' ? cut.reason : '', /signature/i)
+  await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === parseAddress(hostileAddress).key)
+  assert.ok(askedToCheck.some((count) => count >= 64), `the verifier checked the long batch (it was asked for ${askedToCheck.join(', ') || 'nothing'})`)
+  assert.equal((await us.store.feedStatus(carol.id))?.sequence, 199, 'the 199 valid messages before the forged one are kept, nothing after')
+
+  const honest = await servingPeer(t, (feed) => (feed === carol.id ? good : []))
+  await us.peer.connect(honest)
+  await waitForSequence(us.store, carol.id, 300)
+  assert.deepEqual(await feedKeys(us.store, carol.id), good.map((value) => messageIdOf(value)), 'then an honest peer completes the feed, exactly')
 })
 
 test('garbage instead of a handshake, silence, and a wrong caps key are refused; the peer serves on', async (t) => {

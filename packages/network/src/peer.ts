@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events'
+import os from 'node:os'
 import createMuxrpc, { type Manifest, type Rpc } from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import type { FeedId, Identity } from '@hearsay/keys'
-import { blocked, hops, isBlocking, type Store } from '@hearsay/store'
+import { createValidationPool, type ValidationPool } from '@hearsay/message'
+import { blocked, hops, isBlocking, type BatchVerifier, type Store } from '@hearsay/store'
 import { asyncMethod, createApi } from './api.ts'
 import { RpcArgumentError } from './streams.ts'
 import { gateServedStreams, outgoingFlow } from './backpressure.ts'
@@ -30,6 +32,12 @@ export interface PeerOptions {
   identity: Identity
   /** Interface to listen on (default 127.0.0.1); `listen: false` dials out only. */
   host?: string
+  /**
+   * Checks the signatures of what replication receives in bulk, on other threads (say, a
+   * validation pool shared with an import); the caller closes it. Default: a pool of the peer's
+   * own, on every core but the one this thread stores on, closed when the peer stops.
+   */
+  verifier?: BatchVerifier
   /** Port to listen on; 0 or omitted picks a free one. */
   port?: number
   listen?: boolean
@@ -151,6 +159,8 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
   private readonly transport: Transport
   private readonly notifier: StoreNotifier
   private readonly replication: ReplicationStrategy
+  /** The peer's own verifier (see PeerOptions.verifier); its threads start on first use. */
+  private readonly ownVerifier: ValidationPool | null
   private readonly open = new Set<PeerConnection & ReplicationPeer>()
   private readonly connectionManager: ConnectionManager<PeerConnection & ReplicationPeer>
   private readonly statusTracker: StatusTracker<PeerConnection & ReplicationPeer>
@@ -206,7 +216,9 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
       authorize: (remote) => this.authorize(remote),
     })
     this.notifier = new StoreNotifier(options.store)
-    this.replication = new EbtReplication(options.store, (event) => this.report(event), this.id, (feed, sequence) => this.statusTracker.claim(feed, sequence))
+    this.ownVerifier = options.verifier ? null : createValidationPool({ threads: Math.max(1, os.availableParallelism() - 1) })
+    const verifier = options.verifier ?? this.ownVerifier!
+    this.replication = new EbtReplication(options.store, (event) => this.report(event), this.id, (feed, sequence) => this.statusTracker.claim(feed, sequence), verifier)
     this.connectionManager = new ConnectionManager({
       ...options.connections,
       self: this.id,
@@ -337,6 +349,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     await this.local?.close()
     await this.transport.close()
     await this.recompute?.running.catch(() => undefined)
+    await this.ownVerifier?.close()
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Duplex, End, Source, SourceCallback } from 'pull-stream'
-import type { FeedId } from '@hearsay/keys'
-import { StoreError, type AppendResult, type Store } from '@hearsay/store'
+import type { FeedId, MessageId } from '@hearsay/keys'
+import { appendFeeds, storeHmacKey, StoreError, type AppendResult, type BatchVerifier, type Store } from '@hearsay/store'
 import { pumpBatches, type Pump } from './pull.ts'
 import { messageOf, type PeerEvent } from './events.ts'
 
@@ -79,6 +79,28 @@ interface Entry {
   pump: Pump | null
 }
 
+/**
+ * Batches at least this big have their signatures checked by the verifier, on other threads; a
+ * smaller one costs less checked here than sent there and back.
+ */
+const VERIFY_ELSEWHERE_FROM = 64
+
+/**
+ * The ids `verifier` finds for received `values`, for the store to take instead of checking each
+ * signature on this thread (appendFeeds binds each verdict to its message by re-deriving the id,
+ * so a wrong or stale verdict only costs a check here); undefined, so the store checks them all
+ * itself, without a verifier, for a small batch, or if the verifier fails.
+ */
+export async function verifyElsewhere(verifier: BatchVerifier | undefined, store: Store, values: readonly unknown[]): Promise<ReadonlyArray<MessageId | undefined> | undefined> {
+  if (!verifier || values.length < VERIFY_ELSEWHERE_FROM) return undefined
+  try {
+    const verdicts = await verifier.verifyBatch(values, storeHmacKey(store))
+    return verdicts.map((verdict) => ('key' in verdict ? verdict.key : undefined))
+  } catch {
+    return undefined
+  }
+}
+
 /** `{sync: true}` markers some servers put in streams; they are not messages. */
 function isSyncMarker(value: unknown): boolean {
   return value !== null && typeof value === 'object' && (value as { sync?: unknown }).sync === true && !('author' in value)
@@ -98,6 +120,8 @@ export class HistoryStreamReplication implements ReplicationStrategy {
   constructor(
     private readonly store: Store,
     private readonly emit: (event: PeerEvent) => void,
+    /** Checks received signatures on other threads (see verifyElsewhere). */
+    private readonly verifier?: BatchVerifier,
   ) {}
 
   attach(peer: ReplicationPeer): void {
@@ -182,7 +206,8 @@ export class HistoryStreamReplication implements ReplicationStrategy {
     if (values.length === 0) return true
     let result: AppendResult
     try {
-      result = await this.store.append(feed, values)
+      const ids = await verifyElsewhere(this.verifier, this.store, values)
+      result = (await appendFeeds(this.store, [{ feed, values, ...(ids ? { ids } : {}) }]))[0]!
     } catch (err) {
       if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return false
       throw err

@@ -30,3 +30,4 @@ export { normalizeTag, publicContent, rootOf, branchesOf, hashtagsOf, mentionedF
 export { recipients } from './queries/inbox.ts'
 export { importMessages, type ImportOptions, type ImportProgress, type ImportResult, type ImportRejection, type ImportFormat, type BatchVerifier, type Verdict } from './import.ts'
 export { reclaimFeeds, reclaimedFeeds, releaseReclaimedFeed, feedMessageCounts, type ReclaimResult } from './store.ts'
+export { appendFeeds, storeHmacKey, type FeedBatch } from './store.ts'
