@@ -18,6 +18,7 @@ import { createInterface, type Interface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FeedId } from '@hearsay/keys'
 import { messagesPath } from './fixtures.ts'
+import { ceilingLine, verifyingAlone } from './ceiling.ts'
 import { formatRate, megabytes, memorySampler, table, type MemoryFigures } from './harness.ts'
 
 const FIXTURE = process.env.BENCH_FIXTURE === '10k' ? '10k' : '100k'
@@ -96,6 +97,11 @@ export async function run(): Promise<void> {
         `${(cpuRate(ours) / cpuRate(theirs)).toFixed(2)}× per CPU second of the empty peer, ` +
         `${((theirs.source.cpuMs + theirs.sink.cpuMs) / (ours.source.cpuMs + ours.sink.cpuMs)).toFixed(2)}× less CPU for both peers together`)
     }
+    // Both peers share this machine's cores, so the ceiling is for the pair.
+    const target = Math.max(TARGET_RATE, theirs ? TARGET_RATIO * rate(theirs) : 0)
+    const ceiling = await verifyingAlone(FIXTURE)
+    console.log()
+    console.log(ceilingLine(ceiling, target, ((ours.source.cpuMs + ours.sink.cpuMs) * 1000) / ours.sink.received, 'reading, encrypting and sending on one side, decrypting, storing and indexing on the other'))
   } finally {
     await rm(root, { recursive: true, force: true })
   }
