@@ -14,7 +14,7 @@ import { MANIFEST } from './manifest.ts'
 import { pushable } from './pull.ts'
 import { Transport } from './transport.ts'
 import { holdable } from './replication.ts'
-import { EBT_REQUEST, UNWANTED_NOTES_PER_PEER } from './ebt.ts'
+import { CLOCK_STATE, EBT_REQUEST, REMEMBERED_CLOCKS, UNWANTED_NOTES_PER_PEER } from './ebt.ts'
 import { chain } from './testing/feeds.ts'
 import { defer, feedKeys, publishPosts, startPeer, tempStore, waitForEvent, waitForSequence, type Teardown } from './testing/helpers.ts'
 import { call, keysUpTo, startReferencePeer, type SsbClient } from './testing/reference.ts'
@@ -231,6 +231,82 @@ test('a reconnecting EBT peer is only asked about the feeds that changed since i
   const second = await ebtServingPeer(t, carol.id, {}, [], server)
   await us.peer.connect(second.address)
   assert.deepEqual(await second.notes, { [carol.id]: note(4) }, 'carol from 4 on; dave not mentioned')
+})
+
+test('a peer restarted on its store asks a peer it met before only about the feeds that changed; a damaged saved clock is reported and left out', async (t) => {
+  const carol = generateIdentity()
+  const dave = generateIdentity()
+  const replicate = { feeds: [carol.id, dave.id], hops: 0 }
+  const first = await startPeer(t, { replicate })
+  const carols = chain(carol, 4, { text: 'carol' })
+  await first.store.append(carol.id, carols.slice(0, 3))
+  await first.store.append(dave.id, chain(dave, 2, { text: 'dave' }))
+  const server = generateIdentity()
+  const met = await ebtServingPeer(t, carol.id, { [carol.id]: note(3), [dave.id]: note(2) }, [], server)
+  await first.peer.connect(met.address)
+  assert.deepEqual(Object.keys(await met.notes).sort(), [carol.id, dave.id].sort())
+  // Stopped while still connected: ending the session saves the clock before the peer is stopped.
+  await first.peer.stop()
+
+  await first.store.append(carol.id, carols.slice(3))
+  const restarted = await startPeer(t, { store: first.store, identity: first.identity, replicate })
+  const again = await ebtServingPeer(t, carol.id, {}, [], server)
+  await restarted.peer.connect(again.address)
+  assert.deepEqual(await again.notes, { [carol.id]: note(4) }, 'carol from 4 on; dave not mentioned')
+  await restarted.peer.stop()
+
+  // A stranger is asked about every feed, as before.
+  const third = await startPeer(t, { store: first.store, identity: first.identity, replicate })
+  const stranger = await ebtServingPeer(t, carol.id, {}, [])
+  await third.peer.connect(stranger.address)
+  assert.deepEqual(Object.keys(await stranger.notes).sort(), [carol.id, dave.id].sort())
+  await third.peer.stop()
+
+  // Damaged on disk: left out and said so, and replication goes on as with a stranger.
+  await first.store.localState<unknown>(CLOCK_STATE).put(server.id, 'not a clock')
+  const fourth = await startPeer(t, { store: first.store, identity: first.identity, replicate })
+  const afterDamage = await ebtServingPeer(t, carol.id, {}, [], server)
+  await fourth.peer.connect(afterDamage.address)
+  assert.deepEqual(Object.keys(await afterDamage.notes).sort(), [carol.id, dave.id].sort())
+  const reported = await waitForEvent(fourth, (e) => e.event === 'error' && e.peer === server.id)
+  assert.match(reported.event === 'error' ? reported.reason : '', /left out the EBT clock saved/)
+})
+
+test('saved clocks are bounded: the least recently seen peers are forgotten first', { timeout: 60_000 }, async (t) => {
+  const carol = generateIdentity()
+  const us = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
+  const state = us.store.localState<unknown>(CLOCK_STATE)
+  const servers = Array.from({ length: 3 }, () => generateIdentity())
+  for (const server of servers) {
+    const met = await ebtServingPeer(t, carol.id, { [carol.id]: note(0) }, [], server)
+    const connection = await us.peer.connect(met.address)
+    await met.notes
+    connection.close('test disconnect')
+    await waitForEvent(us, (e) => e.event === 'disconnected' && e.peer === server.id)
+  }
+  await us.peer.stop()
+  for (const server of servers) assert.deepEqual(await state.get(server.id), { [carol.id]: note(0) }, 'each peer met has its clock saved')
+  // Filling the order up to the bound with peers seen earlier forgets exactly as many of the oldest.
+  const order = us.store.localState<string[]>('ebt-clock-order')
+  const older = Array.from({ length: REMEMBERED_CLOCKS }, (_, i) => `@${Buffer.alloc(32, i % 256).toString('base64').slice(0, 40)}${String(i).padStart(3, '0')}=.ed25519`)
+  for (const peer of older.slice(0, 5)) await state.put(peer, {})
+  await order.put('peers', [...older, ...servers.map((server) => server.id)].slice(-REMEMBERED_CLOCKS - 2))
+  const next = await startPeer(t, { store: us.store, identity: us.identity, replicate: { feeds: [carol.id], hops: 0 } })
+  const newcomer = await ebtServingPeer(t, carol.id, { [carol.id]: note(0) }, [])
+  const connection = await next.peer.connect(newcomer.address)
+  await newcomer.notes
+  connection.close('test disconnect')
+  await waitForEvent(next, (e) => e.event === 'disconnected' && e.peer === newcomer.id)
+  await next.peer.stop()
+  const kept = (await order.get('peers'))!
+  assert.equal(kept.length, REMEMBERED_CLOCKS)
+  assert.equal(kept.at(-1), newcomer.id, 'the newest is last')
+  const forgotten = [...older, ...servers.map((server) => server.id)].slice(-REMEMBERED_CLOCKS - 2).slice(0, 3)
+  for (const peer of forgotten) {
+    assert.ok(!kept.includes(peer))
+    assert.equal(await state.get(peer), undefined, `${peer} forgotten`)
+  }
+  assert.deepEqual(await state.get(servers[2]!.id), { [carol.id]: note(0) }, 'a recent one is kept')
 })
 
 test('notes about feeds we do not replicate are kept and answered only up to a bound per peer', async (t) => {

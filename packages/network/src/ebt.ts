@@ -3,7 +3,7 @@ import type { Duplex, End, Source, SourceCallback } from 'pull-stream'
 import { isFeedId, type FeedId, type MessageId } from '@hearsay/keys'
 import type { MessageValue } from '@hearsay/message'
 import {
-  appendFeeds, blockers, isBlocking, StoreError, type AppendResult, type BatchVerifier, type IndexedMessage, type Store,
+  appendFeeds, blockers, isBlocking, StoreError, type AppendResult, type BatchVerifier, type IndexedMessage, type LocalState, type Store,
 } from '@hearsay/store'
 import { collect } from './pull.ts'
 import { messageOf, type PeerEvent } from './events.ts'
@@ -38,8 +38,15 @@ const RECEIVE_LOW_WATER = 500
 const SEND_WINDOW = 2 * 1024 * 1024
 /** How often a paused sender looks whether the socket caught up. */
 const SEND_POLL_MS = 5
-/** Peers whose last clock is kept for their next connection; the least recently seen go first. */
-const REMEMBERED_CLOCKS = 1000
+/**
+ * Peers whose last clock is kept for their next connection, in memory and in the store (so a
+ * restart does not ask every peer about every feed again); the least recently seen go first.
+ */
+export const REMEMBERED_CLOCKS = 1000
+/** The local state the clocks are kept in: a clock per peer, and the order they were seen in. */
+export const CLOCK_STATE = 'ebt-clocks'
+const CLOCK_ORDER_STATE = 'ebt-clock-order'
+const CLOCK_ORDER_KEY = 'peers'
 /**
  * Feeds we do not replicate that one peer's notes may tell EBT about in a session. EBT keeps a
  * note per feed per peer (it is how it knows whom to ask once we want a feed), so without a
@@ -150,6 +157,10 @@ export class EbtReplication implements ReplicationStrategy {
   private readonly sessions = new Map<ReplicationPeer, Session>()
   private readonly byId = new Map<FeedId, ReplicationPeer>()
   private readonly clocks = new Map<FeedId, Clock>()
+  private readonly savedClocks: LocalState<Clock>
+  private readonly clockOrder: LocalState<FeedId[]>
+  /** Saves of clocks, one after another; close() waits for them. */
+  private saving: Promise<void> = Promise.resolve()
   private readonly readAhead = new Map<FeedId, { from: number; values: MessageValue[] }>()
   /** Which connection sent each received message, so an invalid one cuts off the right peer. */
   private readonly senders = new WeakMap<object, ReplicationPeer>()
@@ -187,8 +198,8 @@ export class EbtReplication implements ReplicationStrategy {
     this.ebt = createEbt({
       id,
       isFeed: isFeedId,
-      getClock: (remote, cb) => this.prepareRemote(remote).then(
-        () => cb(null, { ...(this.clocks.get(remote) ?? {}) }),
+      getClock: (remote, cb) => Promise.all([this.clockOf(remote), this.prepareRemote(remote)]).then(
+        ([clock]) => cb(null, { ...clock }),
         (err: unknown) => {
           // Without knowing whom this peer is blocked by, we may not replicate with it at all.
           const peer = this.byId.get(remote)
@@ -206,11 +217,14 @@ export class EbtReplication implements ReplicationStrategy {
         this.clocks.delete(remote)
         this.clocks.set(remote, kept)
         if (this.clocks.size > REMEMBERED_CLOCKS) this.clocks.delete(this.clocks.keys().next().value!)
+        this.saveClock(remote, kept)
       },
       getAt: (pair, cb) => this.getAt(pair.id, pair.sequence, cb),
       append: (value, cb) => this.queueAppend(value, cb),
     })
     this.unsubscribe = store.subscribe((message) => this.appended(message))
+    this.savedClocks = store.localState<Clock>(CLOCK_STATE)
+    this.clockOrder = store.localState<FeedId[]>(CLOCK_ORDER_STATE)
   }
 
   attach(peer: ReplicationPeer): void {
@@ -296,14 +310,55 @@ export class EbtReplication implements ReplicationStrategy {
     )
   }
 
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    this.unsubscribe()
-    for (const peer of [...this.sessions.keys()]) this.endSession(peer, new Error('closed'))
-    this.history.close()
-    this.pending = []
-    this.readAgain()
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      this.unsubscribe()
+      for (const peer of [...this.sessions.keys()]) this.endSession(peer, new Error('closed'))
+      await this.history.close()
+      this.pending = []
+      this.readAgain()
+    }
+    // Ending the sessions saved their clocks: the store must not close under those writes.
+    await this.saving
+  }
+
+  /**
+   * What we last knew `remote` to hold: from this run, else as saved by an earlier one. A saved
+   * clock that cannot be read is reported and left out: EBT then asks about every feed, as it
+   * does with a peer it never met.
+   */
+  private async clockOf(remote: FeedId): Promise<Clock> {
+    const known = this.clocks.get(remote)
+    if (known) return known
+    let saved: Clock | undefined
+    try {
+      saved = cleanNotes(await this.savedClocks.get(remote) ?? {})
+    } catch (err) {
+      if (!this.closed) this.emit({ event: 'error', peer: remote, reason: `left out the EBT clock saved for this peer: ${messageOf(err)}` })
+      return {}
+    }
+    // A session of it may have ended while we read: its clock is the newer one.
+    return this.clocks.get(remote) ?? saved
+  }
+
+  /**
+   * Keeps `remote`'s clock for the next run. The order is written before a clock and after a
+   * deletion, so whatever a crash interrupts, every saved clock is in the order and pruned in time.
+   */
+  private saveClock(remote: FeedId, clock: Clock): void {
+    this.saving = this.saving.then(async () => {
+      const order = (await this.clockOrder.get(CLOCK_ORDER_KEY) ?? []).filter((peer) => peer !== remote)
+      order.push(remote)
+      const dropped = order.splice(0, Math.max(0, order.length - REMEMBERED_CLOCKS))
+      await this.clockOrder.put(CLOCK_ORDER_KEY, [...dropped, ...order])
+      await this.savedClocks.put(remote, clock)
+      for (const peer of dropped) await this.savedClocks.del(peer)
+      if (dropped.length > 0) await this.clockOrder.put(CLOCK_ORDER_KEY, order)
+    }).catch((err: unknown) => {
+      if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return
+      this.emit({ event: 'error', peer: remote, reason: `could not save this peer's EBT clock: ${messageOf(err)}` })
+    })
   }
 
   private startSession(peer: ReplicationPeer, client: boolean): { session: Session; duplex: Duplex<unknown, unknown> } {

@@ -342,7 +342,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     this.unsubscribe?.()
     this.statusTracker.stop()
     await this.connectionManager.stop()
-    this.replication.close()
+    await this.replication.close()
     this.notifier.close()
     for (const connection of [...this.open]) connection.close('the peer is stopping')
     for (const close of [...this.guestConnections]) close()

@@ -41,7 +41,8 @@ export interface ReplicationStrategy {
   detach(peer: ReplicationPeer): void
   /** The feeds we want changed: request new ones, drop unwanted (say, newly blocked) ones. */
   setWanted(feeds: ReadonlySet<FeedId>): void
-  close(): void
+  /** Stops everything; resolves once what it keeps for the next run is written. */
+  close(): Promise<void>
 }
 
 /**
@@ -154,7 +155,7 @@ export class HistoryStreamReplication implements ReplicationStrategy {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true
     for (const peer of [...this.sessions.keys()]) this.detach(peer)
   }
