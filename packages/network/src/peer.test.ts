@@ -93,3 +93,27 @@ test('blocked feeds are never replicated, and a blocked peer cannot connect', as
   await assert.rejects(carolsFeed.peer.connect(bob.peer.address!))
   await waitForEvent(bob, (e) => e.event === 'handshake-failed')
 })
+
+test('the wanted feeds follow the contact messages that shape the follow graph, up to the hops limit', { timeout: 20_000 }, async (t) => {
+  const [bob, carol, dave, erin] = Array.from({ length: 4 }, () => generateIdentity())
+  const alice = await startPeer(t, { replicate: { hops: 2 } })
+  const wants = () => [...alice.peer.wantedFeeds].sort()
+  const contact = (from: typeof bob, to: typeof bob, edge: { following?: boolean; blocking?: boolean }) =>
+    alice.store.publish(from!, { type: 'contact', contact: to!.id, ...edge })
+  const settled = async (expected: string[]) => {
+    await waitForEvent(alice, (e) => e.event === 'wanted' && wants().join() === [...expected].sort().join())
+    assert.deepEqual(wants(), [...expected].sort())
+  }
+
+  await contact(alice.identity, bob, { following: true }) // ours: bob at 1
+  await settled([alice.identity.id, bob!.id])
+  await contact(bob, carol, { following: true }) // bob's, at 1 < 2: carol at 2
+  await settled([alice.identity.id, bob!.id, carol!.id])
+  // Carol is at the limit: whom she follows stays out, and so does everything after it.
+  await contact(carol, dave, { following: true })
+  await contact(alice.identity, erin, { following: true }) // ours again: erin at 1
+  await settled([alice.identity.id, bob!.id, carol!.id, erin!.id])
+  assert.equal(alice.peer.wantedFeeds.has(dave!.id), false, 'beyond the hops limit')
+  await contact(alice.identity, carol, { blocking: true }) // ours: carol out, and not walked through
+  await settled([alice.identity.id, bob!.id, erin!.id])
+})

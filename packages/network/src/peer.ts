@@ -173,6 +173,10 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
   private unsubscribe: (() => void) | null = null
   private local: LocalListener | null = null
   private wanted: ReadonlySet<FeedId> = new Set()
+  /** Follow distances as the last refresh of the wanted feeds found them. */
+  private distances: ReadonlyMap<FeedId, number> = new Map()
+  /** Refreshes of the wanted feeds under way. */
+  private refreshing = 0
   private recompute: { running: Promise<void>; again: boolean } | null = null
   private started = false
   private stopped = false
@@ -308,7 +312,7 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
     // Follows and blocks change what we want.
     this.unsubscribe = this.store.subscribe((message) => {
       const content = message.value.content as { type?: unknown } | string
-      if (typeof content === 'object' && content.type === 'contact') this.scheduleRefresh()
+      if (typeof content === 'object' && content.type === 'contact' && this.mayChangeWanted(message.value.author)) this.scheduleRefresh()
     })
     if (this.options.listen !== false) {
       const address = await this.transport.listen(
@@ -406,22 +410,38 @@ export class Peer extends EventEmitter<{ event: [PeerEvent] }> {
 
   /** Recomputes the wanted feeds now (start and contact messages do this by themselves). */
   async refreshWanted(): Promise<ReadonlySet<FeedId>> {
-    const feeds = new Set<FeedId>([this.id])
-    const maxHops = this.hops
-    if (maxHops > 0) for (const feed of (await hops(this.store, this.id, maxHops)).keys()) feeds.add(feed)
-    const listed = this.options.replicate?.feeds ?? []
-    if (listed.length > 0) {
-      // One read of whom we block, not one per listed feed: this runs again on every contact message.
-      const blocking = new Set(await blocked(this.store, this.id))
-      for (const feed of listed) if (feed !== this.id && !blocking.has(feed)) feeds.add(feed)
+    this.refreshing++
+    try {
+      const distances = await hops(this.store, this.id, this.hops)
+      const feeds = new Set<FeedId>(distances.keys())
+      const listed = this.options.replicate?.feeds ?? []
+      if (listed.length > 0) {
+        // One read of whom we block, not one per listed feed: this runs again on contact messages.
+        const blocking = new Set(await blocked(this.store, this.id))
+        for (const feed of listed) if (feed !== this.id && !blocking.has(feed)) feeds.add(feed)
+      }
+      this.distances = distances
+      if (!this.stopped && !sameSet(feeds, this.wanted)) {
+        this.wanted = feeds
+        this.replication.setWanted(feeds)
+        this.tunnels.wantedChanged()
+        this.report({ event: 'wanted', feeds: feeds.size })
+      }
+      return this.wanted
+    } finally {
+      this.refreshing--
     }
-    if (!this.stopped && !sameSet(feeds, this.wanted)) {
-      this.wanted = feeds
-      this.replication.setWanted(feeds)
-      this.tunnels.wantedChanged()
-      this.report({ event: 'wanted', feeds: feeds.size })
-    }
-    return this.wanted
+  }
+
+  /**
+   * Whether a contact message by `author` can change the wanted feeds: ours (follows and blocks),
+   * or one by a feed whose follows the walk takes (nearer than the hops limit). Anyone's might
+   * while a refresh is under way, which may have read that author's follows already.
+   */
+  private mayChangeWanted(author: FeedId): boolean {
+    if (this.refreshing > 0 || author === this.id) return true
+    const distance = this.distances.get(author)
+    return distance !== undefined && distance < this.hops
   }
 
   private scheduleRefresh(): void {
