@@ -26,6 +26,8 @@ test('mentions come from markdown links, bare feed ids and hashtags, each once',
   assert.deepEqual(mentionsIn('page#anchor &#38; # alone'), [])
   // A malformed id is not a mention.
   assert.deepEqual(mentionsIn(`[x](@${'A'.repeat(43)}.ed25519)`), [])
+  // Nor a sigil with the other's algorithm, a non-canonical key, or a bare message id.
+  assert.deepEqual(mentionsIn(`[x](@${'A'.repeat(42)}E=.sha256) [y](&${'F'.repeat(42)}B=.sha256) ${root}`), [])
 })
 
 test('a reply carries root and branch (branch defaults to the root); private posts add the author to recps', () => {

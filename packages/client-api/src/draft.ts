@@ -1,4 +1,5 @@
 import { ApiError } from './errors.ts'
+import { isBlobIdShape, isFeedIdShape, isMessageIdShape, sigilInText } from './refs.ts'
 import type { DraftSize, FeedId, MentionView, MessageId, PostDraft } from './views.ts'
 
 // How a draft becomes `post` content, and how long that message will be once signed. Pure, so
@@ -11,17 +12,6 @@ export const MAX_MESSAGE_LENGTH = 8192
 export const MAX_RECIPIENTS = 7
 /** Longest content warning accepted; the UI shows it as one line. */
 export const MAX_CONTENT_WARNING = 200
-
-const FEED_ID = /^@[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\.ed25519$/
-const MESSAGE_ID = /^%[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\.sha256$/
-
-export function isFeedIdShape(value: unknown): value is FeedId {
-  return typeof value === 'string' && FEED_ID.test(value)
-}
-
-export function isMessageIdShape(value: unknown): value is MessageId {
-  return typeof value === 'string' && MESSAGE_ID.test(value)
-}
 
 /** The `post` content a draft publishes as (before boxing), as Patchwork and Manyverse write it. */
 export interface PostContent {
@@ -80,8 +70,9 @@ export function postContent(draft: PostDraft, author: FeedId): PostContent {
 }
 
 // ssb-mentions' shapes: markdown links (images too) to refs, bare feed ids, hashtags.
-const LINK = /(!?)\[([^\]]*)\]\(\s*([@%&][A-Za-z0-9+/]{43}=\.(?:ed25519|sha256))\s*\)/g
-const BARE_FEED = /(?<![[(\w])@[A-Za-z0-9+/]{43}=\.ed25519/g
+const LINK = new RegExp(`(!?)\\[([^\\]]*)\\]\\(\\s*(${sigilInText.source})\\s*\\)`, 'g')
+// Not inside a markdown link; of these bare refs only feeds are mentions.
+const BARE_REF = new RegExp(`(?<![[(\\w])${sigilInText.source}`, 'g')
 // A `#` that starts a word (not `&#38;`, not `page#anchor`), as the store's hashtag index reads it.
 const HASHTAG = /(?:^|[^\p{L}\p{N}_&/#-])#([\p{L}\p{N}_-]+)/gu
 
@@ -98,11 +89,11 @@ export function mentionsIn(text: string): MentionView[] {
     const [, , label, link] = match
     const ref = link!
     const name = label!.trim().replace(/^@/, '')
-    const valid = ref.startsWith('@') ? isFeedIdShape(ref) : isMessageIdShape(ref.replace(/^&/, '%'))
-    if (!valid) continue
+    // The pattern lets a sigil meet the other's algorithm (`@….sha256`); these three are the real shapes.
+    if (!isFeedIdShape(ref) && !isMessageIdShape(ref) && !isBlobIdShape(ref)) continue
     add(name === '' ? { link: ref } : { link: ref, name })
   }
-  for (const match of text.matchAll(BARE_FEED)) if (isFeedIdShape(match[0])) add({ link: match[0] })
+  for (const match of text.matchAll(BARE_REF)) if (isFeedIdShape(match[0])) add({ link: match[0] })
   for (const match of text.matchAll(HASHTAG)) {
     const tag = match[1]!.toLowerCase()
     if (tag.length <= 100) add({ link: `#${tag}` })

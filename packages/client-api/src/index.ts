@@ -5,6 +5,7 @@ export { createClient, type ClientTransport } from './client.ts'
 export { clientApi, type ClientApiSpec } from './spec.ts'
 export type * from './views.ts'
 export {
-  postContent, mentionsIn, signedSizeOf, draftSize, draftTooLarge, isFeedIdShape, isMessageIdShape,
+  postContent, mentionsIn, signedSizeOf, draftSize, draftTooLarge,
   MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, MAX_CONTENT_WARNING, type PostContent,
 } from './draft.ts'
+export { isFeedIdShape, isMessageIdShape, isBlobIdShape, sigilInText, shortId } from './refs.ts'

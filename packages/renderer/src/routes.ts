@@ -1,5 +1,4 @@
-import type { FeedId, MessageId } from '@hearsay/client-api'
-import { isFeedId, isMessageId } from './refs.ts'
+import { isFeedIdShape, isMessageIdShape, type FeedId, type MessageId } from '@hearsay/client-api'
 
 /** The app's pages, addressed by the URL hash so a link in a post is just an href. */
 export type Route =
@@ -50,9 +49,9 @@ export function parseRoute(hash: string): Route {
   } catch {
     return { page: 'home' }
   }
-  if (page === 'thread' && isMessageId(value)) return { page: 'thread', id: value }
-  if (page === 'profile' && isFeedId(value)) return { page: 'profile', id: value }
-  if (page === 'messages' && isMessageId(value)) return { page: 'conversation', id: value }
+  if (page === 'thread' && isMessageIdShape(value)) return { page: 'thread', id: value }
+  if (page === 'profile' && isFeedIdShape(value)) return { page: 'profile', id: value }
+  if (page === 'messages' && isMessageIdShape(value)) return { page: 'conversation', id: value }
   if (page === 'tag' && isHashtag(value)) return { page: 'tag', tag: value.toLowerCase() }
   return { page: 'home' }
 }

@@ -1,8 +1,7 @@
 import { useMemo } from 'react'
-import type { AuthorView, FeedId } from '@hearsay/client-api'
+import { shortId, type AuthorView, type FeedId } from '@hearsay/client-api'
 import { renderMarkdown } from '../markdown/render.ts'
 import { hrefFor } from '../routes.ts'
-import { shortId } from '../refs.ts'
 import { blobUrl } from '../transport/index.ts'
 
 export function displayName(id: FeedId, authors: Record<FeedId, AuthorView>): string {

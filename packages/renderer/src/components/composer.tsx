@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
-import { draftSize, type AuthorView, type FeedId, type MessageId, type PostDraft, type PostView } from '@hearsay/client-api'
+import { draftSize, shortId, type AuthorView, type FeedId, type MessageId, type PostDraft, type PostView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useAction } from '../app/hooks.ts'
 import { useSession } from '../app/session.tsx'
@@ -190,7 +190,7 @@ export function Composer({ reply, placeholder = 'What’s happening?', recps, su
                     pickMention(person)
                   }}
                 >
-                  {person.name ?? person.id.slice(0, 10)} <small>{person.id.slice(0, 10)}…</small>
+                  {person.name ?? shortId(person.id)} <small>{shortId(person.id)}</small>
                 </li>
               ))}
             </ul>

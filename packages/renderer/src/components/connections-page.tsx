@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react'
-import type { ConnectionsView } from '@hearsay/client-api'
+import { shortId, type ConnectionsView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useAction, useLive, useLoaded } from '../app/hooks.ts'
 import { hrefFor } from '../routes.ts'
@@ -52,7 +52,7 @@ function PeerLists({ view, act }: { view: ConnectionsView; act(run: () => Promis
           <ul className="peer-list">
             {view.connected.map((peer) => (
               <li key={peer.id + peer.address} aria-label={`Connected peer ${peer.name ?? peer.id}`}>
-                <a href={hrefFor({ page: 'profile', id: peer.id })}>{peer.name ?? peer.id.slice(0, 12)}</a>
+                <a href={hrefFor({ page: 'profile', id: peer.id })}>{peer.name ?? shortId(peer.id)}</a>
                 <span className="kind">{kindLabels[peer.kind]}</span>
                 <span>
                   {peer.messagesReceived} messages received · {formatBytes(peer.bytesIn)} in, {formatBytes(peer.bytesOut)} out · since {timeAgo(peer.connectedAt)}
@@ -74,7 +74,7 @@ function PeerLists({ view, act }: { view: ConnectionsView; act(run: () => Promis
           <ul className="peer-list">
             {view.known.map((peer) => (
               <li key={peer.address} aria-label={`Known peer ${peer.name ?? peer.id}`}>
-                <a href={hrefFor({ page: 'profile', id: peer.id })}>{peer.name ?? peer.id.slice(0, 12)}</a>
+                <a href={hrefFor({ page: 'profile', id: peer.id })}>{peer.name ?? shortId(peer.id)}</a>
                 <span className="kind">{kindLabels[peer.kind]}</span>
                 <span>
                   {peer.connected ? 'connected' : peer.lastSuccess ? `last connected ${timeAgo(peer.lastSuccess)}` : 'never connected'}

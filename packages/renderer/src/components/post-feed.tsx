@@ -1,10 +1,9 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { useVirtualizer } from '@tanstack/react-virtual'
-import type { AuthorView, FeedId, PageOptions, PostPage, PostView } from '@hearsay/client-api'
+import { isFeedIdShape, sigilInText, type AuthorView, type FeedId, type PageOptions, type PostPage, type PostView } from '@hearsay/client-api'
 import { useSession } from '../app/session.tsx'
 import { ErrorNote, Loading } from './common.tsx'
 import { PostCard } from './post-card.tsx'
-import { isFeedId, sigilInText } from '../refs.ts'
 
 export interface FeedState {
   posts: PostView[]
@@ -171,7 +170,7 @@ function useAuthorsByPost(authors: Record<FeedId, AuthorView>): (post: PostView)
 
 function feedsShownBy(post: PostView): FeedId[] {
   const feeds = new Set<FeedId>([post.author])
-  for (const mention of post.mentions) if (isFeedId(mention.link)) feeds.add(mention.link)
-  for (const [ref] of post.text.matchAll(sigilInText)) if (isFeedId(ref)) feeds.add(ref)
+  for (const mention of post.mentions) if (isFeedIdShape(mention.link)) feeds.add(mention.link)
+  for (const [ref] of post.text.matchAll(sigilInText)) if (isFeedIdShape(ref)) feeds.add(ref)
   return [...feeds]
 }

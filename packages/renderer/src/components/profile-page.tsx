@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react'
-import type { FeedId, PageOptions, ProfileView } from '@hearsay/client-api'
+import { shortId, type FeedId, type PageOptions, type ProfileView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useAction, useLoaded } from '../app/hooks.ts'
 import { useSession } from '../app/session.tsx'
@@ -18,7 +18,7 @@ export function ProfilePage({ id }: { id: FeedId }) {
   if (profile.error) return <ErrorNote error={profile.error} action={{ label: 'Try again', run: profile.reload }} />
   if (!profile.value) return <Loading label="Loading profile…" />
   const view = profile.value
-  const name = view.name ?? id.slice(0, 10)
+  const name = view.name ?? shortId(id)
   return (
     <div className="page page-feed page-profile">
       <section className="profile-header" aria-label="Profile">

@@ -1,5 +1,5 @@
 import { useId, useState } from 'react'
-import type { BackupView, ReclaimView, SettingsChange } from '@hearsay/client-api'
+import { shortId, type BackupView, type ReclaimView, type SettingsChange } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useAction, useLoaded } from '../app/hooks.ts'
 import { THEMES, useTheme, type Theme } from '../app/theme.ts'
@@ -108,7 +108,7 @@ function StorageSection() {
           <ol aria-label="Largest feeds">
             {view.feeds.map(({ author, messages, blocked }) => (
               <li key={author.id}>
-                <a href={hrefFor({ page: 'profile', id: author.id })}>{author.name ?? author.id.slice(0, 12)}</a> — {messages} messages
+                <a href={hrefFor({ page: 'profile', id: author.id })}>{author.name ?? shortId(author.id)}</a> — {messages} messages
                 {blocked && ' (blocked)'}
               </li>
             ))}

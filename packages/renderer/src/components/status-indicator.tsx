@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import type { PeerKind, StatusView } from '@hearsay/client-api'
+import { shortId, type PeerKind, type StatusView } from '@hearsay/client-api'
 import { useClient } from '../app/connection.tsx'
 import { useLive } from '../app/hooks.ts'
 
@@ -34,7 +34,7 @@ export function StatusIndicator() {
           <ul>
             {status.peers.map((peer) => (
               <li key={peer.id + peer.address}>
-                {peer.name ?? peer.id.slice(0, 10)} ({kindLabels[peer.kind]}) — {peer.messagesReceived} messages received
+                {peer.name ?? shortId(peer.id)} ({kindLabels[peer.kind]}) — {peer.messagesReceived} messages received
               </li>
             ))}
           </ul>

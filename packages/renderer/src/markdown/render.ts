@@ -4,9 +4,8 @@
 // or an event handler.
 import MarkdownIt, { type Token } from 'markdown-it'
 import { createElement, Fragment, type ReactNode } from 'react'
-import type { AuthorView, BlobId, FeedId } from '@hearsay/client-api'
+import { isBlobIdShape, isFeedIdShape, isMessageIdShape, shortId, sigilInText, type AuthorView, type BlobId, type FeedId } from '@hearsay/client-api'
 import { hrefFor, isHashtag } from '../routes.ts'
-import { isBlobId, isFeedId, isMessageId, shortId, sigilInText } from '../refs.ts'
 
 export interface MarkdownContext {
   /** How to show feeds the text names (from the page's `authors`). */
@@ -37,9 +36,9 @@ type LinkTarget =
 function classifyLink(rawHref: string, context: MarkdownContext): LinkTarget {
   const href = rawHref.trim()
   const sigil = href.split('?')[0] ?? ''
-  if (isFeedId(sigil)) return { kind: 'internal', href: hrefFor({ page: 'profile', id: sigil }), feed: sigil }
-  if (isMessageId(sigil)) return { kind: 'internal', href: hrefFor({ page: 'thread', id: sigil }) }
-  if (isBlobId(sigil)) return { kind: 'blob', href: context.blobUrl(sigil) }
+  if (isFeedIdShape(sigil)) return { kind: 'internal', href: hrefFor({ page: 'profile', id: sigil }), feed: sigil }
+  if (isMessageIdShape(sigil)) return { kind: 'internal', href: hrefFor({ page: 'thread', id: sigil }) }
+  if (isBlobIdShape(sigil)) return { kind: 'blob', href: context.blobUrl(sigil) }
   if (href.startsWith('#') && isHashtag(href.slice(1))) return { kind: 'internal', href: hrefFor({ page: 'tag', tag: href.slice(1) }) }
   let url: URL
   try {
@@ -69,8 +68,8 @@ function renderText(text: string, context: MarkdownContext, key: number, insideL
     const start = match.index
     if (start > last) parts.push(text.slice(last, start))
     if (sigil !== undefined) {
-      if (isFeedId(sigil)) parts.push(createElement('a', { key: start, href: hrefFor({ page: 'profile', id: sigil }), className: 'mention' }, authorLabel(sigil, context)))
-      else if (isMessageId(sigil)) parts.push(createElement('a', { key: start, href: hrefFor({ page: 'thread', id: sigil }) }, shortId(sigil)))
+      if (isFeedIdShape(sigil)) parts.push(createElement('a', { key: start, href: hrefFor({ page: 'profile', id: sigil }), className: 'mention' }, authorLabel(sigil, context)))
+      else if (isMessageIdShape(sigil)) parts.push(createElement('a', { key: start, href: hrefFor({ page: 'thread', id: sigil }) }, shortId(sigil)))
       else parts.push(whole) // a blob named in text stays text; images need ![]()
     } else if (tag !== undefined) {
       parts.push(createElement('a', { key: start, href: hrefFor({ page: 'tag', tag }), className: 'hashtag' }, whole))
@@ -189,7 +188,7 @@ function renderTokens(tokens: Token[], context: MarkdownContext): ReactNode[] {
         case 'image': {
           const source = attribute(token, 'src').trim().split('?')[0] ?? ''
           // Only the local blob store: a remote image would tell its server who read the post.
-          if (isBlobId(source)) top().children.push(createElement('img', { key, src: context.blobUrl(source), alt: token.content, loading: 'lazy' }))
+          if (isBlobIdShape(source)) top().children.push(createElement('img', { key, src: context.blobUrl(source), alt: token.content, loading: 'lazy' }))
           else top().children.push(createElement('span', { key, className: 'inert-image' }, token.content ? `[image: ${token.content}]` : '[image]'))
           break
         }
