@@ -6,22 +6,20 @@
 // only when she confirms there is nothing to wait for. Screenshots: artifacts/e2e/restore/.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { assertStayedLocal, launchBrowser, openPage, type WatchedPage } from './helpers/browser.ts'
-import { startPeer, type Teardown } from './helpers/peer.ts'
+import { startPeer, tempDir, type Teardown } from './helpers/peer.ts'
 import { goTo, onboard } from './helpers/app.ts'
 
 const require = createRequire(import.meta.url)
 const mnemonic = require('ssb-keys-mnemonic') as { keysToWords(keys: object): string }
 const ssbKeys = require('ssb-keys') as { generate(): { id: string } }
 
+// Removed when the test ends, after the peers using it are gone.
 async function tempDataDir(t: Teardown): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'hearsay-e2e-restore-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return path.join(dir, 'data')
+  return path.join(await tempDir(t, 'hearsay-e2e-restore-'), 'data')
 }
 
 async function copyRecoveryPhrase(watched: WatchedPage): Promise<string> {
@@ -52,7 +50,7 @@ test('backup phrase → wipe → restore: posting waits for the feed from a peer
   await first.page.getByRole('button', { name: 'Post', exact: true }).click()
   await first.page.getByRole('article').filter({ hasText: written }).waitFor()
   // Her name (1) and her post (2) are on her friend's peer.
-  await friend.event((line) => line.event === 'replicated' && line.feed === before.id && Number(line.sequence) >= 2)
+  await friend.lineWhere((line) => line.event === 'replicated' && line.feed === before.id && Number(line.sequence) >= 2)
   const phrase = await copyRecoveryPhrase(first)
   await first.screenshot('backup-phrase')
   await first.page.close()
@@ -100,7 +98,7 @@ test('backup phrase → wipe → restore: posting waits for the feed from a peer
   await page.getByRole('button', { name: 'Post', exact: true }).click()
   await page.getByRole('article').filter({ hasText: next }).waitFor()
   await second.screenshot('posted-after-restore')
-  const replicated = await friendAgain.event((line) => line.event === 'replicated' && line.feed === before.id && line.sequence !== null && Number(line.sequence) >= 3)
+  const replicated = await friendAgain.lineWhere((line) => line.event === 'replicated' && line.feed === before.id && line.sequence !== null && Number(line.sequence) >= 3)
   assert.equal(replicated.sequence, 3, 'the next sequence: the friend takes it as the continuation of her feed')
   await assertStayedLocal(second)
 })

@@ -43,7 +43,7 @@ test('connect by address, see and disconnect the peer; storage figures; block an
   await alice.screenshot('connected-to-bob')
 
   await follow(page, bobPeer.id)
-  await alicePeer.event((line) => line.event === 'replicated' && line.feed === bobPeer.id && Number(line.sequence) >= 2)
+  await alicePeer.lineWhere((line) => line.event === 'replicated' && line.feed === bobPeer.id && Number(line.sequence) >= 2)
   await goTo(page, '#/settings')
   const storage = page.getByRole('region', { name: 'Storage' })
   const bobInTop = storage.getByRole('list', { name: 'Largest feeds' }).getByRole('listitem').filter({ hasText: 'Bob' })

@@ -1,10 +1,13 @@
-// Running the real `hearsay` bin as a user would, for the CLI tests: one child process per
-// command, and `hearsay start` as a long-running child whose JSON lines are read as they come.
+// Running the real `hearsay` bin as a user would, for the CLI tests (and the e2e tests, which
+// start their peers with startHearsay too): one child process per command, and `hearsay start`
+// as a long-running child whose JSON lines are read as they come.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { defer, tempDir as tempDirWithPrefix, type Teardown } from '@hearsay/network/testing/helpers'
+
+export type { Teardown }
 
 export const binPath = fileURLToPath(new URL('../bin/hearsay.js', import.meta.url))
 
@@ -54,13 +57,13 @@ export async function fails(dataDir: string, expectedCode: number, args: string[
 export type Line = Record<string, unknown>
 
 export interface RunningHearsay {
-  /** The `ready` line. */
-  ready: Line & { id: string; address: string; socket: string }
+  /** The `ready` line (`web` only in web mode). */
+  ready: Line & { id: string; address: string; socket: string; web?: string }
   /** Every JSON line printed so far. */
   lines: Line[]
   /** The first line (printed already or still to come) that `match` accepts. */
   lineWhere(match: (line: Line) => boolean): Promise<Line>
-  /** SIGTERM, then its exit status (after checking it wrote nothing to stderr). */
+  /** SIGTERM, then its exit status (after checking it wrote nothing to stderr but, in web mode, the address line). */
   stop(): Promise<number | null>
   /** SIGKILL: gone without cleaning up, as after a crash. */
   kill(): Promise<void>
@@ -80,7 +83,8 @@ export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   let exitCode: number | null | undefined
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))))
+  // 'close', not 'exit': by then every line it printed has been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve((exitCode = code))))
   // Deferred, so it runs before the removal of a temp dir made earlier, and waits for the exit:
   // a peer still writing its store while the directory is removed could make that fail.
   defer(t, async () => {
@@ -89,9 +93,15 @@ export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[
     await exited
   })
   const lines: Line[] = []
+  // stdout is JSON lines only; anything else fails whoever waits, rather than the whole test file.
+  let notJson: string | undefined
   const waiters = new Set<() => void>()
   createInterface({ input: child.stdout }).on('line', (text) => {
-    lines.push(JSON.parse(text) as Line)
+    try {
+      lines.push(JSON.parse(text) as Line)
+    } catch {
+      notJson ??= text
+    }
     for (const wake of [...waiters]) wake()
   })
   const lineWhere = (match: (line: Line) => boolean) =>
@@ -105,14 +115,15 @@ export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[
         }
       }
       const gone = () => {
-        if (exitCode === undefined) return
+        if (exitCode === undefined && notJson === undefined) return
         waiters.delete(check)
         waiters.delete(gone)
-        reject(new Error(`hearsay start exited (${exitCode}) first: ${stderr}`))
+        reject(new Error(notJson !== undefined ? `hearsay start printed a line that is not JSON: ${notJson}` : `hearsay start exited (${exitCode}) first: ${stderr}`))
       }
       waiters.add(check)
       waiters.add(gone)
       check()
+      if (waiters.has(gone)) gone()
     })
   void exited.then(() => {
     for (const wake of [...waiters]) wake()
@@ -125,7 +136,8 @@ export async function startHearsayWrapped(t: Teardown, wrapper: readonly string[
     async stop() {
       child.kill('SIGTERM')
       const code = await exited
-      assert.equal(stderr, '', 'hearsay start wrote to stderr')
+      assert.equal(stderr, ready.web === undefined ? '' : `Hearsay is open at ${ready.web}\n`, 'hearsay start wrote to stderr')
+      assert.equal(notJson, undefined, 'hearsay start printed a line that is not JSON')
       return code
     },
     async kill() {
