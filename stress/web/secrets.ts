@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import WebSocket from 'ws'
-import { clientApi, createClient, type Response } from '@hearsay/client-api'
 import { generateIdentity, formatSecretFile, parseSecretFile, type Identity } from '@hearsay/keys'
+import { bridgeClient, openBridgeSocket } from '@hearsay/service/web-client'
 import { HEARSAY_BIN } from '../../e2e/helpers/peer.ts'
 import type { StressMode, StressRow } from '../harness.ts'
 
@@ -211,21 +210,10 @@ async function startAndBackup(extraArgs: readonly string[], env: NodeJS.ProcessE
       setTimeout(() => reject(new Error(`hearsay start was not ready within ${COMMAND_TIMEOUT_MS / 1000} s`)), COMMAND_TIMEOUT_MS).unref()
     })
     const web = new URL(ready.web)
-    const socket = new WebSocket(`ws://${web.host}/api?secret=${web.searchParams.get('secret')}`, { origin: web.origin })
-    await new Promise((resolve, reject) => {
-      socket.once('open', resolve)
-      socket.once('error', reject)
-    })
+    const socket = await openBridgeSocket(`ws://${web.host}/api?secret=${web.searchParams.get('secret')}`, { origin: web.origin })
+    if (typeof socket === 'number') throw new Error(`the web bridge refused its own address's WebSocket (${socket})`)
     try {
-      const listeners: Array<(response: Response) => void> = []
-      socket.on('message', (data) => {
-        for (const listener of listeners) listener(JSON.parse(data.toString()) as Response)
-      })
-      const client = createClient(clientApi, {
-        send: (request) => socket.send(JSON.stringify(request)),
-        onResponse: (listener) => listeners.push(listener),
-        onClose: (listener) => socket.once('close', () => listener('closed')),
-      })
+      const client = bridgeClient(socket)
       phrase = (await client.backup()).phrase
       // A restore that does not check out says what is wrong without echoing what was typed.
       const words = phrase.split(' ')

@@ -8,8 +8,9 @@ import net from 'node:net'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { WebSocket } from 'ws'
-import { clientApi, createClient, type Response } from '@hearsay/client-api'
+import type { Response } from '@hearsay/client-api'
 import { MAX_WS_MESSAGE, startWebBridge, type WebBridge } from './web.ts'
+import { bridgeClient, openBridgeSocket } from './web-client.ts'
 import { defer, startTestApp, tempDir, type Teardown } from './testing.ts'
 import type { App } from './app.ts'
 
@@ -52,17 +53,8 @@ function get(port: number, pathAndQuery: string, headers: Record<string, string>
   })
 }
 
-/** Opens a WebSocket, resolving with it once open or with the HTTP status it was refused with. */
 function openSocket(port: number, query: string, headers: Record<string, string> = {}, origin?: string): Promise<WebSocket | number> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/api${query}`, { headers, ...(origin ? { origin } : {}) })
-    socket.once('open', () => resolve(socket))
-    socket.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode!)
-      socket.terminate()
-    })
-    socket.once('error', reject)
-  })
+  return openBridgeSocket(`ws://127.0.0.1:${port}/api${query}`, { headers, ...(origin ? { origin } : {}) })
 }
 
 test('the page needs the secret; loading it sets a strict cookie that then opens assets and blobs', { timeout: 30_000 }, async (t) => {
@@ -160,22 +152,14 @@ test('the WebSocket needs the secret; with it, the client API works end to end',
   assert.ok(socket instanceof WebSocket)
   defer(t, () => socket.terminate())
 
-  const listeners: Array<(response: Response) => void> = []
-  socket.on('message', (data) => {
-    for (const listener of listeners) listener(JSON.parse(data.toString()) as Response)
-  })
-  const client = createClient(clientApi, {
-    send: (request) => socket.send(JSON.stringify(request)),
-    onResponse: (listener) => listeners.push(listener),
-    onClose: (listener) => socket.once('close', () => listener('closed')),
-  })
+  const client = bridgeClient(socket)
   assert.equal((await client.setup()).id, app.id)
   const post = await client.publishPost({ text: 'from the browser' })
   assert.deepEqual((await client.homeFeed()).items.map((p) => p.id), [post.id])
   await assert.rejects(client.publishPost({ text: '' }), { code: 'EAPI_BAD_ARGUMENT' })
 
   // Garbage is answered, not fatal.
-  const answered = new Promise<Response>((resolve) => listeners.push(resolve))
+  const answered = new Promise<Response>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()) as Response)))
   socket.send('{not json')
   assert.deepEqual(await answered, { type: 'error', id: -1, error: { name: 'SyntaxError', code: 'EAPI_BAD_REQUEST', message: 'a request must be JSON' } })
   assert.equal((await client.setup()).id, app.id)
