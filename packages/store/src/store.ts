@@ -522,11 +522,13 @@ class LevelStore implements Store {
   indexReader(name: string): IndexReader {
     const space = this.indexSpaces.get(name)
     if (!space) throw new Error(`no index named ${name}`)
+    // Queries read the same few blocks again and again (a feed page, then its next page, then the
+    // page again as something arrives): kept in LevelDB's block cache, as readFeed's are.
     return {
       get: (key) => space.get(Buffer.from(key)),
       getMany: (keys) => space.getMany(keys.map((key) => Buffer.from(key))),
-      entries: (range) => space.iterator(toBufferRange(range)),
-      keys: (range) => space.keys(toBufferRange(range)),
+      entries: (range) => space.iterator({ ...toBufferRange(range), fillCache: true }),
+      keys: (range) => space.keys({ ...toBufferRange(range), fillCache: true }),
     }
   }
 
