@@ -522,13 +522,11 @@ class LevelStore implements Store {
   indexReader(name: string): IndexReader {
     const space = this.indexSpaces.get(name)
     if (!space) throw new Error(`no index named ${name}`)
-    // Queries read the same few blocks again and again (a feed page, then its next page, then the
-    // page again as something arrives): kept in LevelDB's block cache, as readFeed's are.
     return {
       get: (key) => space.get(Buffer.from(key)),
       getMany: (keys) => space.getMany(keys.map((key) => Buffer.from(key))),
-      entries: (range) => space.iterator({ ...toBufferRange(range), fillCache: true }),
-      keys: (range) => space.keys({ ...toBufferRange(range), fillCache: true }),
+      entries: (range) => space.iterator(queryRange(range)),
+      keys: (range) => space.keys(queryRange(range)),
     }
   }
 
@@ -1032,8 +1030,13 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
-function toBufferRange(range: IndexRange) {
-  const out: { gt?: Buffer; gte?: Buffer; lt?: Buffer; lte?: Buffer; reverse?: boolean; limit?: number } = {}
+/**
+ * An index query's range as LevelDB takes it. Queries read the same few blocks again and again
+ * (a page, its next page, the page again as something arrives): they fill LevelDB's block cache,
+ * as readFeed's reads do, where iterators would otherwise decompress them afresh each time.
+ */
+function queryRange(range: IndexRange) {
+  const out: { gt?: Buffer; gte?: Buffer; lt?: Buffer; lte?: Buffer; reverse?: boolean; limit?: number; fillCache: boolean } = { fillCache: true }
   if (range.gt) out.gt = toBuffer(range.gt)
   if (range.gte) out.gte = toBuffer(range.gte)
   if (range.lt) out.lt = toBuffer(range.lt)
