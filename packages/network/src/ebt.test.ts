@@ -209,6 +209,31 @@ test('EBT rounds are checked on the verifier threads; a forged signature deep in
   assert.deepEqual(await feedKeys(us.store, carol.id), good.map((value) => messageIdOf(value)), 'then an honest peer completes the feed, exactly')
 })
 
+test('a verifier that fails is reported once and left alone for a while; the store checks the signatures meanwhile', async (t) => {
+  const broken = createValidationPool({ threads: 1 })
+  await broken.close() // a pool whose threads are gone: every batch is refused
+  let asked = 0
+  const verifier: BatchVerifier = {
+    verifyBatch(values, hmacKey) {
+      asked++
+      return broken.verifyBatch(values, hmacKey)
+    },
+  }
+  const carol = generateIdentity()
+  // More than one round (APPEND_ROUND), so a verifier asked again would show.
+  const good = chain(carol, 2500, { text: 'carol' })
+  const us = await startPeer(t, { verifier, replicate: { feeds: [carol.id], hops: 0 } })
+  const honest = await startPeer(t, { replicate: { feeds: [carol.id], hops: 0 } })
+  await honest.store.append(carol.id, good)
+  await us.peer.connect(honest.peer.address!)
+  await waitForSequence(us.store, carol.id, 2500)
+  assert.deepEqual(await feedKeys(us.store, carol.id), good.map((value) => messageIdOf(value)))
+  const reports = us.events.filter((e) => e.event === 'error' && /checks them for a while: the validation pool is closed/.test(e.reason))
+  assert.equal(reports.length, 1, 'said once')
+  assert.equal(asked, 1, 'not asked again within the retry time')
+  assert.deepEqual(us.events.filter((e) => e.event === 'cut-off'), [], 'the honest peer is not blamed')
+})
+
 test('a reconnecting EBT peer is only asked about the feeds that changed since its last clock', async (t) => {
   const carol = generateIdentity()
   const dave = generateIdentity()

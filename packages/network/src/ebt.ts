@@ -7,7 +7,7 @@ import {
 } from '@hearsay/store'
 import { collect } from './pull.ts'
 import { messageOf, type PeerEvent } from './events.ts'
-import { HistoryStreamReplication, replicatedEvent, verifyElsewhere, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
+import { HistoryStreamReplication, OffThreadChecks, replicatedEvent, type ReplicationPeer, type ReplicationStrategy } from './replication.ts'
 
 // Epidemic broadcast tree replication (ssb-ebt's `ebt.replicate`, version 3, classic format),
 // driven by the npm epidemic-broadcast-trees state machine that ssb-ebt itself runs on; this
@@ -157,6 +157,7 @@ export class EbtReplication implements ReplicationStrategy {
   private readonly sessions = new Map<ReplicationPeer, Session>()
   private readonly byId = new Map<FeedId, ReplicationPeer>()
   private readonly clocks = new Map<FeedId, Clock>()
+  private readonly checks: OffThreadChecks
   private readonly savedClocks: LocalState<Clock>
   private readonly clockOrder: LocalState<FeedId[]>
   /** Saves of clocks, one after another; close() waits for them. */
@@ -191,10 +192,13 @@ export class EbtReplication implements ReplicationStrategy {
     id: FeedId,
     /** Told what each peer's notes say it holds: feed and sequence (for the status's feeds behind). */
     private readonly onClaim: (feed: FeedId, sequence: number) => void = () => {},
-    /** Checks received signatures on other threads while this one stores (see verifyElsewhere); without it, the store checks them here. */
-    private readonly verifier?: BatchVerifier,
+    /** Checks received signatures on other threads while this one stores; without it, the store checks them here. */
+    verifier?: BatchVerifier,
   ) {
-    this.history = new HistoryStreamReplication(store, emit, verifier)
+    this.checks = new OffThreadChecks(verifier, store, (event) => {
+      if (!this.closed) this.emit(event)
+    })
+    this.history = new HistoryStreamReplication(store, emit, this.checks)
     this.ebt = createEbt({
       id,
       isFeed: isFeedId,
@@ -593,7 +597,7 @@ export class EbtReplication implements ReplicationStrategy {
   private cutRound(): Round | null {
     if (this.pending.length === 0 || this.closed) return null
     const items = this.pending.splice(0, APPEND_ROUND)
-    return { items, ids: verifyElsewhere(this.verifier, this.store, items.map((item) => item.value)) }
+    return { items, ids: this.checks.ids(items.map((item) => item.value)) }
   }
 
   /** Stores a round in one write: a group per feed and sender, each checked against its feed as `append` does. */

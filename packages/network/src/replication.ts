@@ -85,20 +85,38 @@ interface Entry {
  * smaller one costs less checked here than sent there and back.
  */
 const VERIFY_ELSEWHERE_FROM = 64
+/** After the verifier fails, how long received signatures are checked here before it is asked again. */
+const VERIFIER_RETRY_MS = 60_000
 
 /**
- * The ids `verifier` finds for received `values`, for the store to take instead of checking each
- * signature on this thread (appendFeeds binds each verdict to its message by re-deriving the id,
- * so a wrong or stale verdict only costs a check here); undefined, so the store checks them all
- * itself, without a verifier, for a small batch, or if the verifier fails.
+ * Received batches' signatures checked on a verifier's threads, for the store to take instead of
+ * checking each one on this thread (appendFeeds binds each verdict to its message by re-deriving
+ * the id, so a wrong or stale verdict only costs a check here). If the verifier fails (say, its
+ * threads cannot start), that is reported once, and the store checks everything itself for a
+ * while before the verifier is asked again.
  */
-export async function verifyElsewhere(verifier: BatchVerifier | undefined, store: Store, values: readonly unknown[]): Promise<ReadonlyArray<MessageId | undefined> | undefined> {
-  if (!verifier || values.length < VERIFY_ELSEWHERE_FROM) return undefined
-  try {
-    const verdicts = await verifier.verifyBatch(values, storeHmacKey(store))
-    return verdicts.map((verdict) => ('key' in verdict ? verdict.key : undefined))
-  } catch {
-    return undefined
+export class OffThreadChecks {
+  private retryAt = 0
+
+  constructor(
+    private readonly verifier: BatchVerifier | undefined,
+    private readonly store: Store,
+    private readonly report: (event: PeerEvent) => void,
+  ) {}
+
+  /** The verifier's ids for `values` (undefined for one it refused); undefined when the store is to check them all. */
+  async ids(values: readonly unknown[]): Promise<ReadonlyArray<MessageId | undefined> | undefined> {
+    if (!this.verifier || values.length < VERIFY_ELSEWHERE_FROM || Date.now() < this.retryAt) return undefined
+    try {
+      const verdicts = await this.verifier.verifyBatch(values, storeHmacKey(this.store))
+      return verdicts.map((verdict) => ('key' in verdict ? verdict.key : undefined))
+    } catch (err) {
+      if (Date.now() >= this.retryAt) {
+        this.report({ event: 'error', reason: `could not check signatures on other threads, so this one checks them for a while: ${messageOf(err)}` })
+      }
+      this.retryAt = Date.now() + VERIFIER_RETRY_MS
+      return undefined
+    }
   }
 }
 
@@ -121,8 +139,8 @@ export class HistoryStreamReplication implements ReplicationStrategy {
   constructor(
     private readonly store: Store,
     private readonly emit: (event: PeerEvent) => void,
-    /** Checks received signatures on other threads (see verifyElsewhere). */
-    private readonly verifier?: BatchVerifier,
+    /** Where received signatures are checked; without it, the store checks them. */
+    private readonly checks?: OffThreadChecks,
   ) {}
 
   attach(peer: ReplicationPeer): void {
@@ -207,7 +225,7 @@ export class HistoryStreamReplication implements ReplicationStrategy {
     if (values.length === 0) return true
     let result: AppendResult
     try {
-      const ids = await verifyElsewhere(this.verifier, this.store, values)
+      const ids = await this.checks?.ids(values)
       result = (await appendFeeds(this.store, [{ feed, values, ...(ids ? { ids } : {}) }]))[0]!
     } catch (err) {
       if (err instanceof StoreError && err.code === 'ESTORE_CLOSED') return false
