@@ -7,12 +7,11 @@ import { randomBytes } from 'node:crypto'
 import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity, sign, toSignatureString, type FeedId, type Identity } from '@hearsay/keys'
-import { createMessage, createValidationPool, encodeValue, messageIdOf, type MessageValue } from '@hearsay/message'
-import type { BatchVerifier } from '@hearsay/store'
+import { createMessage, encodeValue, messageIdOf, type MessageValue } from '@hearsay/message'
 import { MANIFEST } from './manifest.ts'
 import { parseAddress } from './address.ts'
 import { Transport, type Connection } from './transport.ts'
-import { defer, feedKeys, publishPosts, startPeer, waitForEvent, waitForSequence, type TestPeer, type Teardown } from './testing/helpers.ts'
+import { defer, feedKeys, publishPosts, recordingVerifier, startPeer, waitForEvent, waitForSequence, type TestPeer, type Teardown } from './testing/helpers.ts'
 
 const carol = generateIdentity()
 
@@ -127,15 +126,7 @@ test('a peer serving an invalid signature, a skipped sequence or an oversize mes
 })
 
 test('long batches are checked on the verifier threads; a forged signature deep in one still gets the peer cut off, the valid ones before stay', async (t) => {
-  const pool = createValidationPool({ threads: 1 })
-  defer(t, () => pool.close())
-  const askedToCheck: number[] = []
-  const verifier: BatchVerifier = {
-    verifyBatch(values, hmacKey) {
-      askedToCheck.push(values.length)
-      return pool.verifyBatch(values, hmacKey)
-    },
-  }
+  const { verifier, asked: askedToCheck } = recordingVerifier(t)
   const good = chain(300)
   const forged = { ...good[199]!, signature: toSignatureString(randomBytes(64)) }
   const us = await startPeer(t, { verifier, replicate: { feeds: [carol.id], hops: 0 } })

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { generateIdentity, type FeedId, type Identity } from '@hearsay/keys'
-import { openStore, type Store } from '@hearsay/store'
+import { createValidationPool, type ValidationPool } from '@hearsay/message'
+import { openStore, type BatchVerifier, type Store } from '@hearsay/store'
 import { Peer, type PeerOptions } from '../peer.ts'
 import type { PeerEvent } from '../events.ts'
 
@@ -107,4 +108,22 @@ export async function feedKeys(store: Store, feed: FeedId): Promise<string[]> {
   const keys: string[] = []
   for await (const message of store.readFeed(feed)) keys.push(message.key)
   return keys
+}
+
+/**
+ * A real validation pool (one thread, closed at teardown, or `pool` as given) behind a verifier
+ * that records the size of every batch it is asked to check.
+ */
+export function recordingVerifier(t: Teardown, pool: ValidationPool = createValidationPool({ threads: 1 })): { verifier: BatchVerifier; asked: number[] } {
+  defer(t, () => pool.close())
+  const asked: number[] = []
+  return {
+    asked,
+    verifier: {
+      verifyBatch(values, hmacKey) {
+        asked.push(values.length)
+        return pool.verifyBatch(values, hmacKey)
+      },
+    },
+  }
 }
