@@ -8,6 +8,13 @@ import { pushable } from './pull.ts'
 import {
   RpcArgumentError, formatMessage, historyStream, logStream, parseHistoryStreamArgs, parseLogStreamArgs, type StoreNotifier,
 } from './streams.ts'
+import { ReadBudget } from './backpressure.ts'
+
+/**
+ * Messages a peer's history streams may hold read and not yet handed to muxrpc, all its streams
+ * together (see ReadBudget): 20 full batches.
+ */
+export const HELD_PER_CONNECTION = 2000
 
 /** What the handlers of one connection need. */
 export interface ApiContext {
@@ -112,6 +119,7 @@ export function createApi(context: ApiContext) {
   const { store, identity, notifier, remote } = context
   const unboxer = createUnboxer(identity)
   const local = remote === identity.id
+  const held = new ReadBudget(HELD_PER_CONNECTION)
 
   const publish = async (content: Content) => {
     let final = content
@@ -141,7 +149,7 @@ export function createApi(context: ApiContext) {
       context.onHistoryStream?.()
       // ssb-replicate's rule: a feed that blocks the caller is not served to it.
       const gate = local ? undefined : async () => !(await isBlocking(store, options.id, remote))
-      return historyStream(store, notifier, options, gate)
+      return historyStream(store, notifier, options, gate, local ? undefined : held)
     }),
 
     createLogStream: sourceMethod((...args) => logStream(store, notifier, parseLogStreamArgs(args))),

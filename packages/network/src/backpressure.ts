@@ -109,3 +109,36 @@ export function gateServedStreams<T extends Record<string, unknown>>(api: T, man
   }
   return gated as T
 }
+
+/**
+ * Messages one connection's served streams may hold, read from the store and not yet handed to
+ * muxrpc, all together. Each stream's batch is bounded, and the gate above stops reads while the
+ * wire is backed up, but the number of streams a peer opens is not: one that opens thousands and
+ * reads none would pin a batch in each. Here a stream waits for room before it reads, and every
+ * message it hands on (or drops, ending) makes room for the others.
+ */
+export class ReadBudget {
+  private readonly waiting: Array<{ want: number; grant: (count: number) => void }> = []
+
+  constructor(private room: number) {}
+
+  /** Room for up to `want` messages (at least one), once there is any. Give back what goes unused. */
+  take(want: number): Promise<number> {
+    if (this.waiting.length === 0 && this.room > 0) return Promise.resolve(this.grant(want))
+    return new Promise((grant) => this.waiting.push({ want, grant }))
+  }
+
+  give(count: number): void {
+    this.room += count
+    while (this.room > 0 && this.waiting.length > 0) {
+      const { want, grant } = this.waiting.shift()!
+      grant(this.grant(want))
+    }
+  }
+
+  private grant(want: number): number {
+    const count = Math.min(Math.max(want, 1), this.room)
+    this.room -= count
+    return count
+  }
+}

@@ -5,9 +5,11 @@ import type { End, Source, SourceCallback } from 'pull-stream'
 /**
  * A source that asks `next` for items a batch at a time until it returns null. `cancel` runs
  * once when the reader aborts, so a `next` waiting for live data can give up (and return null).
- * Reads are answered from the current batch synchronously, batches asynchronously.
+ * Reads are answered from the current batch synchronously, batches asynchronously. `released`
+ * is told of every item that leaves the source's hands: handed to the reader, or dropped
+ * unread when the reader aborts.
  */
-export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cancel: () => void = () => {}): Source<T> {
+export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cancel: () => void = () => {}, released: (count: number) => void = () => {}): Source<T> {
   let batch: readonly T[] = []
   let index = 0
   let ended: End = null
@@ -22,6 +24,8 @@ export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cance
             batch = items
             index = 0
           }
+        } else if (items !== null) {
+          released(items.length) // read for a reader that aborted meanwhile
         }
         answer()
       },
@@ -37,6 +41,7 @@ export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cance
     if (cb === null) return
     if (index < batch.length) {
       waiting = null
+      released(1)
       cb(null, batch[index++])
     } else if (ended !== null) {
       waiting = null
@@ -52,6 +57,8 @@ export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cance
         ended = abort
         cancel()
       }
+      released(batch.length - index)
+      index = batch.length
       const pending = waiting
       waiting = null
       pending?.(ended)
@@ -63,6 +70,7 @@ export function batchedSource<T>(next: () => Promise<readonly T[] | null>, cance
       return
     }
     if (index < batch.length) {
+      released(1)
       cb(null, batch[index++])
       return
     }

@@ -7,6 +7,7 @@ import createMuxrpc from 'muxrpc'
 import pull, { type Source } from 'pull-stream'
 import { generateIdentity } from '@hearsay/keys'
 import type { Store } from '@hearsay/store'
+import { HELD_PER_CONNECTION } from './api.ts'
 import { MANIFEST } from './manifest.ts'
 import { holdable } from './replication.ts'
 import { Transport } from './transport.ts'
@@ -73,4 +74,44 @@ test('a peer that stops reading gets no more read for it than its socket can tak
   const inOrder = Array.from({ length: POSTS }, (_, i) => i + 1)
   for (const sequences of received) assert.deepEqual(sequences, inOrder)
   assert.equal(reads.read, asked)
+})
+
+test('a peer that opens a stream per feed and reads none holds at most its connection budget, not a batch per stream', { timeout: 120_000 }, async (t) => {
+  const FEEDS = 1000
+  const PER_FEED = 8
+  const store = await tempStore(t, generateIdentity())
+  const authors = Array.from({ length: FEEDS }, () => generateIdentity())
+  for (const author of authors) {
+    for (let i = 0; i < PER_FEED; i++) await store.publish(author, { type: 'post', text: `${i} ${TEXT}` })
+  }
+  const reads = countingReads(store)
+  const pub = await startPeer(t, { store: reads.store, replicate: { hops: 0 } })
+
+  const transport = new Transport({ identity: generateIdentity() })
+  defer(t, () => transport.close())
+  const connection = await transport.connect(pub.peer.address!)
+  const rpc = createMuxrpc(MANIFEST, MANIFEST, { createHistoryStream: () => pull.empty() }, null)
+  const reading = holdable(connection.stream.source)
+  reading.hold(true)
+  const wire = { source: reading.source, sink: connection.stream.sink }
+  pull(wire, rpc.stream, wire)
+  defer(t, () => connection.destroy())
+
+  const streams = authors.map((author) => new Promise<number[]>((resolve, reject) => {
+    pull(
+      (rpc.createHistoryStream as (options: unknown) => Source<{ value: { sequence: number } }>)({ id: author.id }),
+      pull.collect((err, messages: Array<{ value: { sequence: number } }>) => (err ? reject(err) : resolve(messages.map((message) => message.value.sequence)))),
+    )
+  }))
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const readWhileStalled = reads.read
+  // Each stream's first batch alone would be the whole log (8 messages a feed); held back to the
+  // budget plus what the socket buffers take (about 750 of these 7 kB messages here).
+  assert.ok(readWhileStalled <= HELD_PER_CONNECTION + 2000, `${readWhileStalled} of ${FEEDS * PER_FEED} messages read for a peer that reads nothing`)
+
+  reading.hold(false)
+  const received = await Promise.all(streams)
+  const inOrder = Array.from({ length: PER_FEED }, (_, i) => i + 1)
+  for (const sequences of received) assert.deepEqual(sequences, inOrder)
+  assert.equal(reads.read, FEEDS * PER_FEED)
 })

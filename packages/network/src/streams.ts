@@ -2,6 +2,7 @@ import type { Source } from 'pull-stream'
 import { isFeedId, type FeedId } from '@hearsay/keys'
 import type { IndexedMessage, Store } from '@hearsay/store'
 import { batchedSource, collect } from './pull.ts'
+import type { ReadBudget } from './backpressure.ts'
 
 /** Messages read from the store per batch of a stream. */
 const CHUNK = 100
@@ -152,12 +153,23 @@ export function formatMessage(message: IndexedMessage, keys: boolean, values: bo
  * stored, until the reader aborts. Never decrypted: this is what replication serves. A `gate`
  * answering false (checked before the first read) makes it an empty stream.
  */
-export function historyStream(store: Store, notifier: StoreNotifier, options: HistoryStreamOptions, gate?: () => Promise<boolean>): Source<unknown> {
+export function historyStream(store: Store, notifier: StoreNotifier, options: HistoryStreamOptions, gate?: () => Promise<boolean>, budget?: ReadBudget): Source<unknown> {
   let next = options.old ? Math.max(options.seq, 1) : -1
   let remaining = options.limit
   let chunk = FIRST_HISTORY_CHUNK
   let wait: Wait | null = null
   let cancelled = false
+  /** A batch of up to `want` messages from `next` on, within the connection's budget: what it does not fill goes back. */
+  const read = async (want: number) => {
+    const granted = budget ? await budget.take(want) : want
+    let found: IndexedMessage[] = []
+    try {
+      if (!cancelled) found = await collect(store.readFeed(options.id, { gt: next - 1, limit: granted }))
+    } finally {
+      budget?.give(granted - found.length)
+    }
+    return found
+  }
   return batchedSource(
     async () => {
       if (remaining <= 0 || cancelled) return null
@@ -169,7 +181,7 @@ export function historyStream(store: Store, notifier: StoreNotifier, options: Hi
       if (next < 0) next = ((await store.feedStatus(options.id))?.sequence ?? 0) + 1
       for (;;) {
         wait = options.live ? notifier.arm(options.id) : null
-        const found = await collect(store.readFeed(options.id, { gt: next - 1, limit: Math.min(chunk, remaining) }))
+        const found = await read(Math.min(chunk, remaining))
         if (found.length > 0) {
           chunk = Math.min(CHUNK, chunk * 2)
           wait?.cancel()
@@ -184,6 +196,7 @@ export function historyStream(store: Store, notifier: StoreNotifier, options: Hi
       cancelled = true
       wait?.cancel()
     },
+    (count) => budget?.give(count),
   )
 }
 
