@@ -11,7 +11,7 @@ import { HELD_PER_CONNECTION } from './api.ts'
 import { MANIFEST } from './manifest.ts'
 import { holdable } from './replication.ts'
 import { Transport } from './transport.ts'
-import { defer, startPeer, tempStore } from './testing/helpers.ts'
+import { defer, startPeer, tempStore, type Teardown } from './testing/helpers.ts'
 
 const POSTS = 600
 /** Each post near the 8 KB message limit, so the log dwarfs what the kernel's socket buffers hold. */
@@ -38,6 +38,29 @@ function countingReads(store: Store): { store: Store; readonly read: number } {
   return { store: counted, get read() { return read } }
 }
 
+/**
+ * A peer connected to `address` that reads nothing from its socket until `reading.hold(false)`;
+ * `history(feed)` collects one createHistoryStream of it, as sequences.
+ */
+async function stalledReader(t: Teardown, address: string): Promise<{ history(feed: string): Promise<number[]>; reading: { hold(held: boolean): void } }> {
+  const transport = new Transport({ identity: generateIdentity() })
+  defer(t, () => transport.close())
+  const connection = await transport.connect(address)
+  const rpc = createMuxrpc(MANIFEST, MANIFEST, { createHistoryStream: () => pull.empty() }, null)
+  const reading = holdable(connection.stream.source)
+  reading.hold(true)
+  const wire = { source: reading.source, sink: connection.stream.sink }
+  pull(wire, rpc.stream, wire)
+  defer(t, () => connection.destroy())
+  const history = (feed: string) => new Promise<number[]>((resolve, reject) => {
+    pull(
+      (rpc.createHistoryStream as (options: unknown) => Source<{ value: { sequence: number } }>)({ id: feed }),
+      pull.collect((err, messages: Array<{ value: { sequence: number } }>) => (err ? reject(err) : resolve(messages.map((message) => message.value.sequence)))),
+    )
+  })
+  return { history, reading }
+}
+
 test('a peer that stops reading gets no more read for it than its socket can take, and every message once it reads again', async (t) => {
   const identity = generateIdentity()
   const plain = await tempStore(t, identity)
@@ -45,22 +68,9 @@ test('a peer that stops reading gets no more read for it than its socket can tak
   const reads = countingReads(plain)
   const pub = await startPeer(t, { identity, store: reads.store })
 
-  const transport = new Transport({ identity: generateIdentity() })
-  defer(t, () => transport.close())
-  const connection = await transport.connect(pub.peer.address!)
-  const rpc = createMuxrpc(MANIFEST, MANIFEST, { createHistoryStream: () => pull.empty() }, null)
-  const reading = holdable(connection.stream.source)
-  reading.hold(true)
-  const wire = { source: reading.source, sink: connection.stream.sink }
-  pull(wire, rpc.stream, wire)
-  defer(t, () => connection.destroy())
+  const { history, reading } = await stalledReader(t, pub.peer.address!)
 
-  const streams = Array.from({ length: STREAMS }, () => new Promise<number[]>((resolve, reject) => {
-    pull(
-      (rpc.createHistoryStream as (options: unknown) => Source<{ value: { sequence: number } }>)({ id: identity.id }),
-      pull.collect((err, messages: Array<{ value: { sequence: number } }>) => (err ? reject(err) : resolve(messages.map((message) => message.value.sequence)))),
-    )
-  }))
+  const streams = Array.from({ length: STREAMS }, () => history(identity.id))
   // Long enough for the whole log to be read many times over if nothing held it back.
   await new Promise((resolve) => setTimeout(resolve, 1500))
   const readWhileStalled = reads.read
@@ -87,22 +97,9 @@ test('a peer that opens a stream per feed and reads none holds at most its conne
   const reads = countingReads(store)
   const pub = await startPeer(t, { store: reads.store, replicate: { hops: 0 } })
 
-  const transport = new Transport({ identity: generateIdentity() })
-  defer(t, () => transport.close())
-  const connection = await transport.connect(pub.peer.address!)
-  const rpc = createMuxrpc(MANIFEST, MANIFEST, { createHistoryStream: () => pull.empty() }, null)
-  const reading = holdable(connection.stream.source)
-  reading.hold(true)
-  const wire = { source: reading.source, sink: connection.stream.sink }
-  pull(wire, rpc.stream, wire)
-  defer(t, () => connection.destroy())
+  const { history, reading } = await stalledReader(t, pub.peer.address!)
 
-  const streams = authors.map((author) => new Promise<number[]>((resolve, reject) => {
-    pull(
-      (rpc.createHistoryStream as (options: unknown) => Source<{ value: { sequence: number } }>)({ id: author.id }),
-      pull.collect((err, messages: Array<{ value: { sequence: number } }>) => (err ? reject(err) : resolve(messages.map((message) => message.value.sequence)))),
-    )
-  }))
+  const streams = authors.map((author) => history(author.id))
   await new Promise((resolve) => setTimeout(resolve, 1500))
   const readWhileStalled = reads.read
   // Each stream's first batch alone would be the whole log (8 messages a feed); held back to the
