@@ -7,6 +7,7 @@ import { openStore } from '@hearsay/store'
 import type { PeerEvent } from './events.ts'
 import { freePort } from './transport.ts'
 import { Peer } from './peer.ts'
+import { ConnectionManager } from './connections.ts'
 import { defer, startPeer, tempDir, waitForEvent, waitForSequence, type TestPeer } from './testing/helpers.ts'
 
 /** Resolves once `check` holds, re-checking after every event of any of `peers`. */
@@ -196,4 +197,33 @@ test('a stored peer record that makes no sense is reported and skipped; the rest
   assert.equal(alice.events.filter((e) => e.event === 'error' && /remembered peer that makes no sense/.test(e.reason)).length, 3)
   assert.deepEqual(alice.peer.rememberedPeers().map((p) => p.address), [bob.peer.address])
   await until([alice], () => alice.peer.connections.length === 1)
+})
+
+test('a dial under way keeps the kind it was asked for when another connection to that key closes meanwhile', async (t) => {
+  const us = generateIdentity()
+  const them = generateIdentity()
+  const store = await openStore({ path: await tempDir(t), create: true, identity: us })
+  defer(t, () => store.close())
+  const address = formatNetShsAddress('127.0.0.1', 1, them.id)
+  const connection = (inbound: boolean) => ({ id: them.id, address, inbound, local: false, close() {} })
+  let answer!: (opened: ReturnType<typeof connection>) => void
+  const manager = new ConnectionManager<ReturnType<typeof connection>>({
+    self: us.id, state: store.localState('conn'), report: () => {},
+    dial: () => new Promise((resolve) => (answer = resolve)),
+  })
+  defer(t, () => manager.stop())
+
+  const dialing = manager.connect(address, 'lan')
+  // While our dial is under way, they dial us too, and that connection goes again.
+  const theirs = connection(true)
+  assert.equal(manager.settle(them.id, true), null)
+  manager.opened(theirs)
+  manager.closed(theirs)
+  // Ours comes up as the peer sets a dialed connection up: settled and opened, then answered.
+  const ours = connection(false)
+  assert.equal(manager.settle(them.id, false), null)
+  manager.opened(ours)
+  answer(ours)
+  assert.equal(await dialing, ours)
+  assert.equal(manager.kindOf(ours), 'lan')
 })

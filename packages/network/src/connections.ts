@@ -254,7 +254,9 @@ export class ConnectionManager<C extends ManagedConnection> {
   closed(connection: C): void {
     if (!this.open.delete(connection)) return
     if (!this.isConnected(connection.id)) {
-      this.dialKinds.delete(connection.id)
+      // A dial to the key still under way keeps the kind it was asked for: the connection it
+      // brings would otherwise come up kindless (as `manual`).
+      if (!this.dialing.has(connection.id)) this.dialKinds.delete(connection.id)
       for (const peer of this.remembered.values()) {
         if (peer.key === connection.id) this.dueAt.set(peer.address, Math.max(this.dueAt.get(peer.address) ?? 0, Date.now() + this.backoff(1)))
       }
