@@ -89,8 +89,8 @@ export const DEFAULT_MAX_HANDSHAKES = 16
 interface Tracked {
   destroy(): void
   traffic: Traffic
-  /** Inbound sockets only: the remote IP, and whether its handshake is still going. */
-  inbound?: { host: string; socket: string; handshaking: boolean }
+  /** Inbound sockets only: its `net:IP:PORT`, and whether its handshake is still going. */
+  inbound?: { socket: string; handshaking: boolean }
 }
 
 /**
@@ -289,7 +289,7 @@ export class Transport {
         destroyed = true
         raw.source(true, () => {})
       },
-      ...(inboundHost !== undefined ? { inbound: { host: inboundHost, socket: raw.address, handshaking: true } } : {}),
+      ...(inboundHost !== undefined ? { inbound: { socket: raw.address, handshaking: true } } : {}),
     }
     this.sockets.add(tracked)
     if (inboundHost !== undefined) {
