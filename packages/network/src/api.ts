@@ -119,7 +119,8 @@ export function createApi(context: ApiContext) {
   const { store, identity, notifier, remote } = context
   const unboxer = createUnboxer(identity)
   const local = remote === identity.id
-  const held = new ReadBudget(HELD_PER_CONNECTION)
+  // Our own key's streams (the owner's tools) are not held to it.
+  const held = local ? undefined : new ReadBudget(HELD_PER_CONNECTION)
 
   const publish = async (content: Content) => {
     let final = content
@@ -149,7 +150,7 @@ export function createApi(context: ApiContext) {
       context.onHistoryStream?.()
       // ssb-replicate's rule: a feed that blocks the caller is not served to it.
       const gate = local ? undefined : async () => !(await isBlocking(store, options.id, remote))
-      return historyStream(store, notifier, options, gate, local ? undefined : held)
+      return historyStream(store, notifier, options, gate, held)
     }),
 
     createLogStream: sourceMethod((...args) => logStream(store, notifier, parseLogStreamArgs(args))),
